@@ -1,0 +1,115 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { Client, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { BackendConfig, HttpBackendConfig, StdioBackendConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+
+/** The SDK client and transport for one live backend connection. */
+export interface Connection {
+  client: Client;
+  /** Which transport actually carries the session (after any SSE fallback). */
+  transport: 'stdio' | 'streamable-http' | 'sse';
+  /** Child process id, for stdio backends. */
+  pid?: number;
+}
+
+export interface ConnectHooks {
+  logger: Logger;
+  /** The backend's full tool list changed (already re-fetched over every page). */
+  onToolsChanged: (tools: Tool[]) => void;
+  /** The connection ended (child exited, HTTP session closed, or we closed it). */
+  onClosed: () => void;
+  /** One line the stdio child wrote to stderr. */
+  onStderrLine: (line: string) => void;
+}
+
+const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
+
+function newClient(name: string, hooks: ConnectHooks, negotiation: 'legacy' | 'auto'): Client {
+  const client = new Client(clientInfo, {
+    capabilities: {},
+    // Stdio backends stay on the 2025 handshake: an `auto` probe spawns a second, throwaway child.
+    versionNegotiation: { mode: negotiation },
+    listChanged: {
+      tools: {
+        debounceMs: 100,
+        onChanged: (error, tools) => {
+          if (error) hooks.logger.warn({ backend: name, err: error.message }, 'refetching tools after list_changed failed');
+          else if (tools) hooks.onToolsChanged(tools);
+        },
+      },
+    },
+  });
+  client.onclose = hooks.onClosed;
+  return client;
+}
+
+/** Connect to one backend with the SDK transport its config names. */
+export async function connectBackend(name: string, config: BackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+  return config.kind === 'stdio' ? connectStdio(name, config, hooks, signal) : connectHttp(name, config, hooks, signal);
+}
+
+async function connectStdio(name: string, config: StdioBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+  // The SDK gives the child a minimal environment (HOME, PATH, SHELL, TERM, USER, ...) plus `env`.
+  const transport = new StdioClientTransport({
+    command: config.command,
+    args: config.args,
+    env: config.env,
+    cwd: config.cwd,
+    stderr: 'pipe',
+  });
+  const stderr = transport.stderr as Readable | null;
+  if (stderr) {
+    createInterface({ input: stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', hooks.onStderrLine);
+  }
+  const client = newClient(name, hooks, 'legacy');
+  await withAbort(client.connect(transport), signal, () => transport.close());
+  return { client, transport: 'stdio', pid: transport.pid ?? undefined };
+}
+
+async function connectHttp(name: string, config: HttpBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+  const url = new URL(config.url);
+  const requestInit = { headers: config.headers };
+  if (config.transport !== 'sse') {
+    const transport = new StreamableHTTPClientTransport(url, { requestInit });
+    const client = newClient(name, hooks, 'auto');
+    try {
+      await withAbort(client.connect(transport), signal, () => transport.close());
+      return { client, transport: 'streamable-http' };
+    } catch (error) {
+      // A legacy HTTP+SSE server answers a Streamable HTTP POST with a 4xx: retry over SSE.
+      const refused = error instanceof SdkHttpError && error.status >= 400 && error.status < 500;
+      if (config.transport === 'streamable-http' || !refused || signal.aborted) throw error;
+      await transport.close().catch(() => {});
+      hooks.logger.info({ backend: name, status: (error as SdkHttpError).status }, 'Streamable HTTP refused; trying legacy SSE');
+    }
+  }
+  const transport = new SSEClientTransport(url, {
+    requestInit,
+    // The SSE GET stream needs the same headers (e.g. Authorization) as the POSTs.
+    eventSourceInit: { fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...config.headers } }) },
+  });
+  const client = newClient(name, hooks, 'legacy');
+  await withAbort(client.connect(transport), signal, () => transport.close());
+  return { client, transport: 'sse' };
+}
+
+/** Settle with `work`, or reject when `signal` aborts; on any failure close what was half-opened. */
+async function withAbort<T>(work: Promise<T>, signal: AbortSignal, cleanup: () => Promise<void>): Promise<T> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  work.catch(() => {}); // it may still reject after an abort won the race
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (error) {
+    await cleanup().catch(() => {});
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}

@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { suggest } from '../search/suggest.js';
+import { ConfigSchema, type GatewayConfig } from './schema.js';
+import { expandEnv } from './env.js';
+
+/** One problem in a config file, located by its YAML path (and line:col when known). */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  line?: number;
+  col?: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(problems.map((p) => formatProblem(file, p)).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(file: string, p: ConfigProblem): string {
+  const where = p.line ? `${file}:${p.line}:${p.col}` : file;
+  return `${where}: ${p.path || '(top level)'}: ${p.message}`;
+}
+
+export interface ParseOptions {
+  /** Shown in messages; also the base for relative `cwd` values. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Parse and validate config text. Throws ConfigError listing every problem. */
+export function parseConfig(text: string, options: ParseOptions = {}): GatewayConfig {
+  const file = options.file ?? 'gateway.yaml';
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const locate = (path: (string | number)[]) => locateNode(doc, lines, path);
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { path: '', message: e.message.split('\n')[0]!, line: pos.line, col: pos.col };
+      }),
+    );
+  }
+  const raw = doc.toJS() ?? {};
+  if (!isMap(doc.contents) && doc.contents !== null) {
+    throw new ConfigError(file, [{ path: '', message: 'the config must be a mapping (key: value)' }]);
+  }
+
+  const expanded = expandEnv(raw, options.env ?? process.env);
+  const problems: ConfigProblem[] = expanded.problems.map((p) => ({ ...p, path: p.path.join('.'), ...locate(p.path) }));
+
+  const result = ConfigSchema.safeParse(expanded.value);
+  if (!result.success) problems.push(...result.error.issues.flatMap((issue) => describeIssue(issue, expanded.value, locate)));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+
+  const config = result.data!;
+  const baseDir = options.file ? dirname(resolve(options.file)) : process.cwd();
+  for (const backend of Object.values(config.backends)) {
+    // Relative paths in a config file mean "relative to that file", wherever the gateway is started from.
+    if (backend.kind === 'stdio') backend.cwd = resolve(baseDir, backend.cwd ?? '.');
+  }
+  return config;
+}
+
+export async function loadConfigFile(file: string, env?: NodeJS.ProcessEnv): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
+  }
+  return parseConfig(text, { file, env });
+}
+
+type Locate = (path: (string | number)[]) => { line?: number; col?: number };
+
+function describeIssue(issue: z.core.$ZodIssue, value: unknown, locate: Locate): ConfigProblem[] {
+  const path = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(path);
+    return issue.keys.map((key) => {
+      const hint = suggest(key, known, 1)[0];
+      return {
+        path: [...path, key].join('.'),
+        message: `unknown key${hint ? ` (did you mean \`${hint}\`?)` : ''}`,
+        ...locate([...path, key]),
+      };
+    });
+  }
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && getAt(value, path) === undefined) message = 'required';
+  return [{ path: path.join('.'), message, ...locate(path) }];
+}
+
+/** The keys the schema accepts at a path, for "did you mean" on unknown keys. */
+function knownKeysAt(path: (string | number)[]): string[] {
+  const sections: Record<string, string[]> = {
+    '': ['server', 'meta_mcp', 'backends'],
+    server: ['host', 'port', 'allowed_hosts', 'allowed_origins'],
+    meta_mcp: ['tool_prefix'],
+  };
+  const backendKeys = ['command', 'args', 'env', 'cwd', 'url', 'http_url', 'transport', 'headers', 'description', 'enabled', 'timeout_ms', 'connect_timeout_ms'];
+  if (path[0] === 'backends' && path.length === 2) return backendKeys;
+  return sections[path.join('.')] ?? [];
+}
+
+function getAt(value: unknown, path: (string | number)[]): unknown {
+  let v = value;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
+  return v;
+}
+
+/** line:col of the deepest node of `path` present in the document. */
+function locateNode(doc: Document, lines: LineCounter, path: (string | number)[]): { line?: number; col?: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return lines.linePos(node.range[0]);
+  }
+  return {};
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { splitCommandLine } from './command-line.js';
+
+/**
+ * The gateway.yaml schema: the single source of every config type.
+ * Every object is strict, so a typo in a key is an error with its path, never silently ignored.
+ */
+
+const backendName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const stringMap = z.record(z.string(), z.string());
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+/** What a user may write for one backend; normalized below into a stdio or HTTP backend. */
+const BackendInput = z
+  .strictObject({
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: stringMap.optional(),
+    cwd: z.string().min(1).optional(),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    http_url: z.url({ protocol: /^https?$/ }).optional(),
+    transport: z.enum(['stdio', 'streamable-http', 'sse']).optional(),
+    headers: stringMap.optional(),
+    description: z.string().optional(),
+    enabled: z.boolean().default(true),
+    timeout_ms: z.number().int().positive().default(DEFAULT_TIMEOUT_MS),
+    connect_timeout_ms: z.number().int().positive().default(DEFAULT_CONNECT_TIMEOUT_MS),
+  })
+  .superRefine((b, ctx) => {
+    const url = b.url ?? b.http_url;
+    if (b.url && b.http_url) {
+      ctx.addIssue({ code: 'custom', path: ['http_url'], message: '`http_url` is an alias of `url`; give only one' });
+    }
+    if (!b.command === !url) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of `command` (stdio) or `url` (HTTP)' });
+      return;
+    }
+    const onlyFor = (key: keyof typeof b, kind: string) => {
+      if (b[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` only applies to ${kind} backends` });
+    };
+    if (b.command) {
+      onlyFor('headers', 'HTTP (`url`)');
+      if (!b.args) {
+        try {
+          if (splitCommandLine(b.command).length === 0) throw new Error('`command` is empty');
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', path: ['command'], message: (error as Error).message });
+        }
+      }
+      if (b.transport && b.transport !== 'stdio') {
+        ctx.addIssue({ code: 'custom', path: ['transport'], message: 'a `command` backend uses the stdio transport' });
+      }
+    } else {
+      for (const key of ['args', 'env', 'cwd'] as const) onlyFor(key, 'stdio (`command`)');
+      if (b.transport === 'stdio') {
+        ctx.addIssue({ code: 'custom', path: ['transport'], message: 'a `url` backend uses `streamable-http` or `sse`' });
+      }
+    }
+  })
+  .transform((b) => {
+    const common = {
+      description: b.description,
+      enabled: b.enabled,
+      timeoutMs: b.timeout_ms,
+      connectTimeoutMs: b.connect_timeout_ms,
+    };
+    if (b.command) {
+      // With no `args`, a command string is split the way a shell would split it.
+      const [command, ...args] = b.args ? [b.command, ...b.args] : splitCommandLine(b.command);
+      return { ...common, kind: 'stdio' as const, command: command!, args, env: b.env ?? {}, cwd: b.cwd };
+    }
+    return {
+      ...common,
+      kind: 'http' as const,
+      url: (b.url ?? b.http_url)!,
+      // Without an explicit transport: Streamable HTTP, falling back to legacy SSE if the server refuses it.
+      transport: (b.transport ?? 'auto') as 'streamable-http' | 'sse' | 'auto',
+      headers: b.headers ?? {},
+    };
+  });
+
+const ServerSection = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(39_400),
+  /** Host header names accepted besides localhost (needed when binding beyond loopback). */
+  allowed_hosts: z.array(z.string().min(1)).optional(),
+  /** Origin hostnames accepted besides localhost. */
+  allowed_origins: z.array(z.string().min(1)).optional(),
+});
+
+const MetaSection = z.strictObject({
+  tool_prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, _ and - only')
+    .default(''),
+});
+
+export const ConfigSchema = z.strictObject({
+  server: ServerSection.default(ServerSection.parse({})),
+  meta_mcp: MetaSection.default(MetaSection.parse({})),
+  backends: z
+    .record(z.string().regex(backendName, 'a backend name uses letters, digits, _ . and -'), BackendInput)
+    .default({}),
+});
+
+export type GatewayConfig = z.output<typeof ConfigSchema>;
+export type BackendConfig = GatewayConfig['backends'][string];
+export type StdioBackendConfig = Extract<BackendConfig, { kind: 'stdio' }>;
+export type HttpBackendConfig = Extract<BackendConfig, { kind: 'http' }>;

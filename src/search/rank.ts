@@ -1,0 +1,326 @@
+import MiniSearch from "minisearch";
+import { STOPWORDS } from "./stopwords.js";
+import { isCjk, tokenize } from "./tokenize.js";
+
+export interface ToolDoc {
+  server: string; // backend name, e.g. "filesystem"
+  serverDescription?: string; // from gateway.yaml
+  name: string; // tool name, e.g. "read_text_file"
+  title?: string;
+  description?: string;
+  inputSchema?: Record<string, unknown>; // JSON Schema; index its property names and property descriptions
+}
+
+export interface SearchHit {
+  server: string;
+  tool: string;
+  score: number;
+  doc: ToolDoc;
+}
+
+export interface SearchOptions {
+  limit?: number;
+  server?: string;
+}
+
+const FIELDS = ["name", "title", "description", "params", "paramDescriptions", "server", "serverDescription"] as const;
+type Field = (typeof FIELDS)[number];
+
+/** Tuning knobs. Exported for the evaluation harness; the gateway uses DEFAULT_CONFIG. */
+export interface RankConfig {
+  boost: Record<Field, number>;
+  bm25: { k: number; b: number; d: number };
+  /** query terms at least this long also match as prefixes */
+  prefixMin: number;
+  prefixWeight: number;
+  /** query terms at least this long also match with one edit */
+  fuzzyMin: number;
+  fuzzyWeight: number;
+  stopwords: boolean;
+  stem: ((word: string) => string) | null;
+  /** score × (share of query weight matched)^coord */
+  coord: number;
+  /** 0..1: how much a query term already covered by a higher hit counts for the next one */
+  diversify: number;
+}
+
+export const DEFAULT_CONFIG: RankConfig = {
+  boost: { name: 3, title: 2, description: 1.5, params: 0.8, paramDescriptions: 0.4, server: 1, serverDescription: 0.3 },
+  bm25: { k: 1.2, b: 0.7, d: 0.5 },
+  prefixMin: 4,
+  prefixWeight: 0.5,
+  fuzzyMin: 6,
+  fuzzyWeight: 0.3,
+  stopwords: false,
+  stem: null,
+  coord: 1,
+  diversify: 0,
+};
+
+interface IndexedDoc {
+  id: number;
+  name: string;
+  title: string;
+  description: string;
+  params: string;
+  paramDescriptions: string;
+  server: string;
+  serverDescription: string;
+}
+
+const DEFAULT_LIMIT = 10;
+const CANDIDATES = 50;
+
+/** Property names and descriptions of a JSON Schema's top-level `properties`. */
+function schemaText(schema: Record<string, unknown> | undefined): { names: string; descriptions: string } {
+  const props = schema?.properties;
+  if (!props || typeof props !== "object") return { names: "", descriptions: "" };
+  const names: string[] = [];
+  const descriptions: string[] = [];
+  for (const [key, value] of Object.entries(props as Record<string, unknown>)) {
+    names.push(key);
+    if (value && typeof value === "object") {
+      const d = (value as Record<string, unknown>).description;
+      if (typeof d === "string") descriptions.push(d);
+    }
+  }
+  return { names: names.join(" "), descriptions: descriptions.join(" ") };
+}
+
+function round3(x: number): number {
+  if (!Number.isFinite(x)) return 0;
+  return Math.round(x * 1000) / 1000;
+}
+
+/** A live index: the gateway replaces one backend's tools when its list changes. */
+export class ToolIndex {
+  private readonly mini: MiniSearch<IndexedDoc>;
+  private readonly docs = new Map<number, ToolDoc>();
+  private readonly byServer = new Map<string, number[]>();
+  /** lowercased "name" and "server/name" → ids */
+  private readonly exact = new Map<string, number[]>();
+  private readonly cfg: RankConfig;
+  private nextId = 1;
+
+  constructor(config: Partial<RankConfig> = {}) {
+    this.cfg = { ...DEFAULT_CONFIG, ...config };
+    this.mini = new MiniSearch<IndexedDoc>({
+      idField: "id",
+      fields: [...FIELDS],
+      storeFields: [],
+      tokenize: (text) => tokenize(text),
+      processTerm: (term) => this.term(term),
+    });
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  /** Normalize one token into an index term (null drops it). */
+  private term(token: string): string | null {
+    if (isCjk(token)) return token;
+    if (this.cfg.stopwords && STOPWORDS.has(token)) return null;
+    return this.cfg.stem ? this.cfg.stem(token) : token;
+  }
+
+  replaceServer(server: string, docs: ToolDoc[]): void {
+    this.removeServer(server);
+    const ids: number[] = [];
+    const batch: IndexedDoc[] = [];
+    for (const input of docs) {
+      const doc: ToolDoc = { ...input, server };
+      const id = this.nextId++;
+      ids.push(id);
+      this.docs.set(id, doc);
+      const { names, descriptions } = schemaText(doc.inputSchema);
+      batch.push({
+        id,
+        name: doc.name,
+        title: doc.title ?? "",
+        description: doc.description ?? "",
+        params: names,
+        paramDescriptions: descriptions,
+        server,
+        serverDescription: doc.serverDescription ?? "",
+      });
+      this.addExact(doc.name.toLowerCase(), id);
+      this.addExact(`${server}/${doc.name}`.toLowerCase(), id);
+    }
+    this.mini.addAll(batch);
+    if (ids.length > 0) this.byServer.set(server, ids);
+  }
+
+  removeServer(server: string): void {
+    const ids = this.byServer.get(server);
+    if (!ids) return;
+    for (const id of ids) {
+      const doc = this.docs.get(id);
+      if (doc) {
+        this.dropExact(doc.name.toLowerCase(), id);
+        this.dropExact(`${server}/${doc.name}`.toLowerCase(), id);
+      }
+      this.docs.delete(id);
+      this.mini.discard(id);
+    }
+    this.byServer.delete(server);
+  }
+
+  /** Query → weighted index terms. */
+  private queryTerms(query: string): Map<string, number> {
+    const terms = new Map<string, number>();
+    for (const tok of tokenize(query)) {
+      const t = this.term(tok);
+      if (t) terms.set(t, (terms.get(t) ?? 0) + 1);
+    }
+    return terms;
+  }
+
+  search(query: string, options: SearchOptions = {}): SearchHit[] {
+    const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_LIMIT));
+    const q = query.trim();
+    if (q === "" || limit === 0) return [];
+    const serverFilter = options.server;
+    const cfg = this.cfg;
+
+    // Per-term scores, so that the combination and the diversification are ours.
+    const terms = this.queryTerms(q);
+    const termList = [...terms.keys()];
+    const weights = termList.map((t) => terms.get(t) ?? 1);
+    const perTerm: Map<number, number>[] = [];
+    const maxPerTerm: number[] = [];
+    const filter =
+      serverFilter === undefined ? undefined : (r: { id: unknown }) => this.docs.get(r.id as number)?.server === serverFilter;
+    for (const t of termList) {
+      const res = this.mini.search(t, {
+        tokenize: (s) => [s],
+        processTerm: (s) => s,
+        boost: cfg.boost,
+        bm25: cfg.bm25,
+        prefix: t.length >= cfg.prefixMin,
+        fuzzy: t.length >= cfg.fuzzyMin ? 1 : false,
+        weights: { prefix: cfg.prefixWeight, fuzzy: cfg.fuzzyWeight },
+        ...(filter ? { filter } : {}),
+      });
+      const m = new Map<number, number>();
+      let max = 0;
+      for (const r of res) {
+        m.set(r.id as number, r.score);
+        if (r.score > max) max = r.score;
+      }
+      perTerm.push(m);
+      maxPerTerm.push(max);
+    }
+
+    // Combine: weighted sum × coordination (share of the query's weight that matched).
+    const totalWeight = weights.reduce((a, b) => a + b, 0) || 1;
+    const combined = new Map<number, { sum: number; matched: number }>();
+    perTerm.forEach((m, i) => {
+      const w = weights[i]!;
+      for (const [id, s] of m) {
+        const e = combined.get(id);
+        if (e) {
+          e.sum += w * s;
+          e.matched += w;
+        } else combined.set(id, { sum: w * s, matched: w });
+      }
+    });
+    let ranked = [...combined.entries()]
+      .map(([id, e]) => ({ id, score: e.sum * (e.matched / totalWeight) ** cfg.coord }))
+      .sort((a, b) => b.score - a.score || a.id - b.id);
+
+    if (cfg.diversify > 0 && termList.length > 1 && ranked.length > 1) {
+      ranked = this.diversify(ranked.slice(0, CANDIDATES), perTerm, maxPerTerm, weights, totalWeight, limit);
+    }
+
+    const hits: SearchHit[] = [];
+    const seen = new Set<number>();
+    // Exact tool name (or server/tool) first.
+    const top = ranked.length > 0 ? ranked[0]!.score : 0;
+    for (const id of this.exact.get(q.toLowerCase()) ?? []) {
+      const doc = this.docs.get(id);
+      if (!doc || (serverFilter !== undefined && doc.server !== serverFilter)) continue;
+      seen.add(id);
+      hits.push({ server: doc.server, tool: doc.name, score: round3(top + 1), doc });
+    }
+    for (const r of ranked) {
+      if (hits.length >= limit) break;
+      if (seen.has(r.id)) continue;
+      const doc = this.docs.get(r.id);
+      if (!doc) continue;
+      seen.add(r.id);
+      hits.push({ server: doc.server, tool: doc.name, score: round3(r.score), doc });
+    }
+    return hits.slice(0, limit);
+  }
+
+  /** Greedy re-ranking: each next hit is scored with the query terms earlier hits already cover discounted. */
+  private diversify(
+    cands: { id: number; score: number }[],
+    perTerm: Map<number, number>[],
+    maxPerTerm: number[],
+    weights: number[],
+    totalWeight: number,
+    limit: number,
+  ): { id: number; score: number }[] {
+    const lambda = this.cfg.diversify;
+    const covered = new Array<number>(perTerm.length).fill(0);
+    const out: { id: number; score: number }[] = [];
+    const left = [...cands];
+    while (left.length > 0 && out.length < limit) {
+      let bestI = 0;
+      let bestGain = -1;
+      for (let c = 0; c < left.length; c++) {
+        const id = left[c]!.id;
+        let sum = 0;
+        let matched = 0;
+        for (let i = 0; i < perTerm.length; i++) {
+          const s = perTerm[i]!.get(id);
+          if (s === undefined) continue;
+          sum += weights[i]! * s * (1 - lambda * covered[i]!);
+          matched += weights[i]!;
+        }
+        const gain = sum * (matched / totalWeight) ** this.cfg.coord;
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestI = c;
+        }
+      }
+      const pick = left.splice(bestI, 1)[0]!;
+      out.push(pick);
+      for (let i = 0; i < perTerm.length; i++) {
+        const s = perTerm[i]!.get(pick.id);
+        if (s !== undefined && maxPerTerm[i]! > 0) covered[i] = Math.max(covered[i]!, s / maxPerTerm[i]!);
+      }
+    }
+    for (const r of left) out.push(r);
+    return out;
+  }
+
+  private addExact(key: string, id: number): void {
+    const list = this.exact.get(key);
+    if (list) list.push(id);
+    else this.exact.set(key, [id]);
+  }
+
+  private dropExact(key: string, id: number): void {
+    const list = this.exact.get(key);
+    if (!list) return;
+    const next = list.filter((x) => x !== id);
+    if (next.length > 0) this.exact.set(key, next);
+    else this.exact.delete(key);
+  }
+}
+
+/** Pure: rank(query, tools) === new index over tools, searched. */
+export function rank(query: string, tools: ToolDoc[], options?: SearchOptions): SearchHit[] {
+  const index = new ToolIndex();
+  const byServer = new Map<string, ToolDoc[]>();
+  for (const t of tools) {
+    const list = byServer.get(t.server);
+    if (list) list.push(t);
+    else byServer.set(t.server, [t]);
+  }
+  for (const [server, docs] of byServer) index.replaceServer(server, docs);
+  return index.search(query, options);
+}

@@ -1,0 +1,71 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Backend } from './backends/backend.js';
+import { BackendPool } from './backends/pool.js';
+import type { GatewayConfig } from './config/schema.js';
+import { createHttpApp } from './http/app.js';
+import { type Logger, silentLogger } from './log.js';
+import { metaToolDefinitions } from './meta/definitions.js';
+import { metaServerFactory } from './meta/server.js';
+import { ToolIndex } from './search/rank.js';
+
+export interface RunningGateway {
+  /** The MCP endpoint, e.g. http://127.0.0.1:39400/mcp */
+  url: string;
+  port: number;
+  pool: BackendPool;
+  /** Stop accepting, close sessions, stop every backend. */
+  close(): Promise<void>;
+}
+
+/** Wiring, top-down: config → pool → search index → meta-tools → HTTP. Nothing is started but the listener. */
+export async function startGateway(config: GatewayConfig, logger: Logger = silentLogger()): Promise<RunningGateway> {
+  const index = new ToolIndex();
+  const reindex = (backend: Backend) => {
+    const tools = backend.cachedTools ?? [];
+    index.replaceServer(
+      backend.name,
+      tools.map((t) => ({
+        server: backend.name,
+        serverDescription: backend.config.description,
+        name: t.name,
+        title: t.title ?? t.annotations?.title,
+        description: t.description,
+        inputSchema: t.inputSchema as Record<string, unknown>,
+      })),
+    );
+  };
+  const pool = new BackendPool(config.backends, logger, reindex);
+
+  const definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
+  const http = createHttpApp({
+    server: config.server,
+    newMcpServer: metaServerFactory({ pool, index }, definitions),
+    health: () => ({ status: 'ok', backends: Object.fromEntries(pool.all().map((b) => [b.name, b.state])) }),
+    logger,
+  });
+
+  const listener = await listen(http.app.fetch, config.server.host, config.server.port);
+  const port = (listener.address() as AddressInfo).port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+
+  return {
+    url: `http://${host}:${port}/mcp`,
+    port,
+    pool,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      listener.closeAllConnections?.();
+      await http.close();
+      await pool.close();
+      await closed;
+    },
+  };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType & { closeAllConnections?: () => void }> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
