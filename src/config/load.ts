@@ -40,7 +40,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): GatewayCo
   const file = options.file ?? 'gateway.yaml';
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const locate = (path: (string | number)[]) => locateNode(doc, lines, path);
+  const locate: Locate = (path, atKey) => locateNode(doc, lines, path, atKey);
 
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -82,7 +82,7 @@ export async function loadConfigFile(file: string, env?: NodeJS.ProcessEnv): Pro
   return parseConfig(text, { file, env });
 }
 
-type Locate = (path: (string | number)[]) => { line?: number; col?: number };
+type Locate = (path: (string | number)[], atKey?: boolean) => { line?: number; col?: number };
 
 function describeIssue(issue: z.core.$ZodIssue, value: unknown, locate: Locate): ConfigProblem[] {
   const path = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
@@ -93,7 +93,7 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown, locate: Locate):
       return {
         path: [...path, key].join('.'),
         message: `unknown key${hint ? ` (did you mean \`${hint}\`?)` : ''}`,
-        ...locate([...path, key]),
+        ...locate([...path, key], true),
       };
     });
   }
@@ -120,8 +120,14 @@ function getAt(value: unknown, path: (string | number)[]): unknown {
   return v;
 }
 
-/** line:col of the deepest node of `path` present in the document. */
-function locateNode(doc: Document, lines: LineCounter, path: (string | number)[]): { line?: number; col?: number } {
+/** line:col of the deepest node of `path` present in the document (of its key, with `atKey`). */
+function locateNode(doc: Document, lines: LineCounter, path: (string | number)[], atKey = false): { line?: number; col?: number } {
+  if (atKey && path.length > 0) {
+    const parent = doc.getIn(path.slice(0, -1), true);
+    const pair = isMap(parent) ? parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === path.at(-1)) : undefined;
+    const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+    if (range) return lines.linePos(range[0]);
+  }
   for (let depth = path.length; depth >= 0; depth--) {
     const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
     if (node?.range) return lines.linePos(node.range[0]);

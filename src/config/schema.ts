@@ -101,7 +101,12 @@ export const ConfigSchema = z.strictObject({
   server: ServerSection.default(ServerSection.parse({})),
   meta_mcp: MetaSection.default(MetaSection.parse({})),
   backends: z
-    .record(z.string().regex(backendName, 'a backend name uses letters, digits, _ . and -'), BackendInput)
+    .record(z.string(), BackendInput)
+    .superRefine((backends, ctx) => {
+      for (const name of Object.keys(backends)) {
+        if (!backendName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a backend name uses letters, digits, _ . and - only' });
+      }
+    })
     .default({}),
 });
 

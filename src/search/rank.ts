@@ -42,6 +42,11 @@ export interface RankConfig {
   coord: number;
   /** 0..1: how much a query term already covered by a higher hit counts for the next one */
   diversify: number;
+  /** general English synonyms of a (lowercased, unstemmed) word; matched at synonymWeight */
+  synonyms: ((word: string) => readonly string[] | undefined) | null;
+  synonymWeight: number;
+  /** expand a query word with synonyms only when it matches fewer than this many tools */
+  synonymMaxHits: number;
 }
 
 export const DEFAULT_CONFIG: RankConfig = {
@@ -55,6 +60,9 @@ export const DEFAULT_CONFIG: RankConfig = {
   stem: null,
   coord: 1,
   diversify: 0,
+  synonyms: null,
+  synonymWeight: 0.5,
+  synonymMaxHits: Number.POSITIVE_INFINITY,
 };
 
 interface IndexedDoc {
@@ -166,14 +174,45 @@ export class ToolIndex {
     this.byServer.delete(server);
   }
 
-  /** Query → weighted index terms. */
-  private queryTerms(query: string): Map<string, number> {
-    const terms = new Map<string, number>();
+  /** Query → weighted term groups: each query word with its synonyms as weaker alternatives. */
+  private queryTerms(query: string): { weight: number; alts: Map<string, number> }[] {
+    const groups = new Map<string, { weight: number; alts: Map<string, number> }>();
+    const syn = this.cfg.synonyms;
     for (const tok of tokenize(query)) {
       const t = this.term(tok);
-      if (t) terms.set(t, (terms.get(t) ?? 0) + 1);
+      if (!t) continue;
+      const g = groups.get(t);
+      if (g) {
+        g.weight += 1;
+        continue;
+      }
+      const alts = new Map<string, number>([[t, 1]]);
+      if (syn && !isCjk(tok)) {
+        for (const w of syn(tok) ?? []) {
+          const st = this.term(w);
+          if (st && !alts.has(st)) alts.set(st, this.cfg.synonymWeight);
+        }
+      }
+      groups.set(t, { weight: 1, alts });
     }
-    return terms;
+    return [...groups.values()];
+  }
+
+  private termScores(term: string, filter: ((r: { id: unknown }) => boolean) | undefined): Map<number, number> {
+    const cfg = this.cfg;
+    const res = this.mini.search(term, {
+      tokenize: (s) => [s],
+      processTerm: (s) => s,
+      boost: cfg.boost,
+      bm25: cfg.bm25,
+      prefix: term.length >= cfg.prefixMin,
+      fuzzy: term.length >= cfg.fuzzyMin ? 1 : false,
+      weights: { prefix: cfg.prefixWeight, fuzzy: cfg.fuzzyWeight },
+      ...(filter ? { filter } : {}),
+    });
+    const m = new Map<number, number>();
+    for (const r of res) m.set(r.id as number, r.score);
+    return m;
   }
 
   search(query: string, options: SearchOptions = {}): SearchHit[] {
@@ -184,33 +223,33 @@ export class ToolIndex {
     const cfg = this.cfg;
 
     // Per-term scores, so that the combination and the diversification are ours.
-    const terms = this.queryTerms(q);
-    const termList = [...terms.keys()];
-    const weights = termList.map((t) => terms.get(t) ?? 1);
+    const groups = this.queryTerms(q);
+    const weights = groups.map((g) => g.weight);
     const perTerm: Map<number, number>[] = [];
     const maxPerTerm: number[] = [];
     const filter =
       serverFilter === undefined ? undefined : (r: { id: unknown }) => this.docs.get(r.id as number)?.server === serverFilter;
-    for (const t of termList) {
-      const res = this.mini.search(t, {
-        tokenize: (s) => [s],
-        processTerm: (s) => s,
-        boost: cfg.boost,
-        bm25: cfg.bm25,
-        prefix: t.length >= cfg.prefixMin,
-        fuzzy: t.length >= cfg.fuzzyMin ? 1 : false,
-        weights: { prefix: cfg.prefixWeight, fuzzy: cfg.fuzzyWeight },
-        ...(filter ? { filter } : {}),
-      });
-      const m = new Map<number, number>();
-      let max = 0;
-      for (const r of res) {
-        m.set(r.id as number, r.score);
-        if (r.score > max) max = r.score;
+    for (const g of groups) {
+      let m: Map<number, number> | undefined;
+      for (const [alt, w] of g.alts) {
+        const scores = this.termScores(alt, filter);
+        if (!m) {
+          m = scores;
+          if (m.size >= cfg.synonymMaxHits) break;
+          continue;
+        }
+        for (const [id, s] of scores) {
+          const ws = w * s;
+          if (ws > (m.get(id) ?? 0)) m.set(id, ws);
+        }
       }
-      perTerm.push(m);
+      const mm = m ?? new Map<number, number>();
+      let max = 0;
+      for (const s of mm.values()) if (s > max) max = s;
+      perTerm.push(mm);
       maxPerTerm.push(max);
     }
+    const termList = groups;
 
     // Combine: weighted sum × coordination (share of the query's weight that matched).
     const totalWeight = weights.reduce((a, b) => a + b, 0) || 1;
