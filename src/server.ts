@@ -14,7 +14,7 @@ export interface RunningGateway {
   url: string;
   port: number;
   pool: BackendPool;
-  /** Stop accepting, close sessions, stop every backend. */
+  /** Stop accepting, let in-flight calls finish (up to server.shutdown_timeout_ms), stop every backend. */
   close(): Promise<void>;
 }
 
@@ -41,7 +41,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger = silen
   const http = createHttpApp({
     server: config.server,
     newMcpServer: metaServerFactory({ pool, index }, definitions),
-    health: () => ({ status: 'ok', backends: Object.fromEntries(pool.all().map((b) => [b.name, b.state])) }),
+    health: () => ({
+      status: pool.degraded() ? 'degraded' : 'ok',
+      backends: Object.fromEntries(pool.all().map((b) => [b.name, b.state])),
+      circuits: Object.fromEntries(pool.all().map((b) => [b.name, b.status().circuit])),
+    }),
     logger,
   });
 
@@ -55,6 +59,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = silen
     pool,
     close: async () => {
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      await pool.drain(config.server.shutdown_timeout_ms);
       listener.closeAllConnections?.();
       await http.close();
       await pool.close();

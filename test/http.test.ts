@@ -106,11 +106,11 @@ describe('GET /health', () => {
     const response = await fetch(healthUrl(gateway));
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await response.json()).toEqual({ status: 'ok', backends: { fx: 'idle' } });
+    expect(await response.json()).toEqual({ status: 'ok', backends: { fx: 'idle' }, circuits: { fx: 'closed' } });
 
     expect(gateway.pool.get('fx')!.state).toBe('idle');
     expect(pidsWithArg(marker)).toEqual([]);
-    expect(await (await fetch(healthUrl(gateway))).json()).toEqual({ status: 'ok', backends: { fx: 'idle' } });
+    expect(await (await fetch(healthUrl(gateway))).json()).toEqual({ status: 'ok', backends: { fx: 'idle' }, circuits: { fx: 'closed' } });
 
     // Control: using the backend does start a process we can see, and /health reports it.
     const client = await connectClient('v2-2025', gateway.url);
@@ -120,7 +120,7 @@ describe('GET /health', () => {
       await client.close();
     }
     expect(pidsWithArg(marker)).toHaveLength(1);
-    expect(await (await fetch(healthUrl(gateway))).json()).toEqual({ status: 'ok', backends: { fx: 'ready' } });
+    expect(await (await fetch(healthUrl(gateway))).json()).toEqual({ status: 'ok', backends: { fx: 'ready' }, circuits: { fx: 'closed' } });
   });
 });
 

@@ -1,7 +1,9 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
+import { type CallToolResult, SdkError, SdkErrorCode, SdkHttpError, type Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { type Connection, connectBackend } from './connect.js';
+import { CallGuard, type CircuitStatus } from './failsafes.js';
+import type { BackendWatchdog } from './process.js';
 
 export type BackendState = 'idle' | 'starting' | 'ready' | 'error';
 
@@ -12,6 +14,7 @@ export interface BackendStatus {
   state: BackendState;
   /** null until the tool list was fetched once. */
   tools: number | null;
+  circuit: CircuitStatus;
   error?: string;
 }
 
@@ -31,11 +34,19 @@ export class BackendUnavailableError extends Error {
   }
 }
 
+export interface BackendDeps {
+  logger: Logger;
+  watchdog: BackendWatchdog;
+  onToolsChanged: (backend: Backend) => void;
+}
+
 const STDERR_TAIL_LINES = 20;
+const MAX_RESTART_DELAY_MS = 60_000;
 
 /**
- * One configured backend: connected on first need, its tool list cached (and kept through
- * restarts, so it stays searchable), refetched when the backend says it changed.
+ * One configured backend: started on first need, its tool list cached (kept through restarts and
+ * idle stops, so it stays searchable) and refetched when the backend says it changed. Calls pass
+ * the CallGuard (rate limit, circuit breaker, concurrency); crash loops back off exponentially.
  */
 export class Backend {
   state: BackendState = 'idle';
@@ -44,17 +55,28 @@ export class Backend {
   private connection?: Connection;
   private starting?: Promise<Connection>;
   private readonly stderrTail: string[] = [];
+  private readonly guard: CallGuard;
+  /** Failed starts and unexpected exits since the last successful call. */
+  private failures = 0;
+  private nextStartAt = 0;
+  private inFlight = 0;
+  private idleTimer?: NodeJS.Timeout;
 
   constructor(
     readonly name: string,
     readonly config: BackendConfig,
-    private readonly logger: Logger,
-    private readonly onToolsChanged: (backend: Backend) => void,
-  ) {}
+    private readonly deps: BackendDeps,
+  ) {
+    this.guard = new CallGuard(name, config, isBackendFault);
+  }
 
   /** The cached tool list; undefined until it was fetched once. */
   get cachedTools(): readonly Tool[] | undefined {
     return this.tools;
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
   }
 
   status(): BackendStatus {
@@ -65,6 +87,7 @@ export class Backend {
       transport,
       state: this.state,
       tools: this.tools?.length ?? null,
+      circuit: this.guard.circuit,
       ...(this.lastError ? { error: this.lastError } : {}),
     };
   }
@@ -73,18 +96,58 @@ export class Backend {
   async listTools(): Promise<readonly Tool[]> {
     if (this.tools) return this.tools;
     await this.ensureStarted();
+    this.scheduleIdleStop();
     return this.tools ?? [];
   }
 
-  /** Forward one tools/call and return the backend's result as it came. */
-  async callTool(name: string, args: Record<string, unknown> | undefined, options: CallOptions = {}): Promise<CallToolResult> {
-    const { client } = await this.ensureStarted();
+  /**
+   * Forward one tools/call; the backend's result comes back as it was sent. Retried only where that
+   * is safe: when the backend could not be started (nothing was sent), after a 404 from an HTTP backend
+   * that lost its session, and after a crash for tools annotated read-only or idempotent.
+   */
+  callTool(name: string, args: Record<string, unknown> | undefined, options: CallOptions = {}): Promise<CallToolResult> {
+    const annotations = this.tools?.find((t) => t.name === name)?.annotations;
+    const repeatable = annotations?.readOnlyHint === true || annotations?.idempotentHint === true;
     const params: Record<string, unknown> = { name };
     if (args !== undefined) params.arguments = args;
-    return client.request(
-      { method: 'tools/call', params },
-      { timeout: this.config.timeoutMs, signal: options.signal, onprogress: options.onprogress },
-    ) as Promise<CallToolResult>;
+
+    return this.guard.run(async () => {
+      this.inFlight++;
+      clearTimeout(this.idleTimer);
+      try {
+        for (let attempt = 0; ; attempt++) {
+          const canRetry = attempt < this.config.retries;
+          let connection: Connection;
+          try {
+            connection = await this.ensureStarted();
+          } catch (error) {
+            if (canRetry && Date.now() >= this.nextStartAt && !options.signal?.aborted) continue;
+            throw error;
+          }
+          try {
+            const result = (await connection.client.request(
+              { method: 'tools/call', params },
+              { timeout: this.config.timeoutMs, signal: options.signal, onprogress: options.onprogress },
+            )) as CallToolResult;
+            this.failures = 0;
+            return result;
+          } catch (error) {
+            if (options.signal?.aborted) throw error;
+            if (error instanceof SdkHttpError && error.status === 404 && attempt === 0) {
+              // The HTTP backend restarted and forgot our session: initialize again and resend once.
+              this.deps.logger.info({ backend: this.name }, 'backend lost our session (404); reconnecting');
+              await this.dropConnection(connection);
+              continue;
+            }
+            if (isConnectionLost(error) && repeatable && canRetry) continue;
+            throw error;
+          }
+        }
+      } finally {
+        this.inFlight--;
+        this.scheduleIdleStop();
+      }
+    });
   }
 
   /** The last lines the stdio child wrote to stderr (for error messages). */
@@ -92,15 +155,21 @@ export class Backend {
     return this.stderrTail.join('\n');
   }
 
+  /** Stop the backend (its tool list stays cached). */
   async stop(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const connection = this.connection;
     this.connection = undefined;
     if (this.state !== 'error') this.state = 'idle';
-    await connection?.client.close().catch(() => {});
+    await connection?.close();
   }
 
   ensureStarted(): Promise<Connection> {
     if (this.connection) return Promise.resolve(this.connection);
+    if (Date.now() < this.nextStartAt) {
+      const wait = Math.ceil((this.nextStartAt - Date.now()) / 1000);
+      return Promise.reject(new BackendUnavailableError(this.name, `${this.lastError ?? 'failed'}; next restart attempt in ${wait} s`));
+    }
     this.starting ??= this.start().finally(() => {
       this.starting = undefined;
     });
@@ -120,7 +189,8 @@ export class Backend {
         this.name,
         this.config,
         {
-          logger: this.logger,
+          logger: this.deps.logger,
+          watchdog: this.deps.watchdog,
           onToolsChanged: (tools) => {
             if (attempt.connection === this.connection) this.setTools(tools);
           },
@@ -136,43 +206,81 @@ export class Backend {
         this.state = 'ready';
         this.lastError = undefined;
         this.setTools(tools);
-        this.logger.info({ backend: this.name, tools: tools.length, pid: connection.pid, transport: connection.transport }, 'backend ready');
+        this.deps.logger.info({ backend: this.name, tools: tools.length, pid: connection.pid, transport: connection.transport }, 'backend ready');
         return connection;
       } catch (error) {
-        await connection.client.close().catch(() => {});
+        await connection.close();
         throw error;
       }
     } catch (error) {
       const reason = timer.signal.aborted ? (timer.signal.reason as Error).message : describeError(error);
       const tail = this.recentStderr();
-      this.state = 'error';
       this.lastError = tail ? `${reason}; stderr: ${lastChars(tail, 500)}` : reason;
-      this.logger.warn({ backend: this.name, err: this.lastError }, 'backend failed to start');
+      this.markFailed();
+      this.deps.logger.warn({ backend: this.name, err: this.lastError }, 'backend failed to start');
       throw new BackendUnavailableError(this.name, this.lastError);
     } finally {
       clearTimeout(timeout);
     }
   }
 
-  private onConnectionClosed(attempt: { connection?: Connection }): void {
-    if (!attempt.connection || attempt.connection !== this.connection) return; // a stop() we asked for, or a failed start
-    this.connection = undefined;
+  /** Exponential restart delay: the first failure may restart at once, then 1 s, 2 s, 4 s, ... up to 60 s. */
+  private markFailed(): void {
     this.state = 'error';
+    this.failures++;
+    const delay = this.failures <= 1 ? 0 : Math.min(1000 * 2 ** (this.failures - 2), MAX_RESTART_DELAY_MS);
+    this.nextStartAt = Date.now() + delay;
+  }
+
+  private async dropConnection(connection: Connection): Promise<void> {
+    if (this.connection === connection) this.connection = undefined;
+    await connection.close();
+  }
+
+  private onConnectionClosed(attempt: { connection?: Connection }): void {
+    const connection = attempt.connection;
+    if (!connection || connection !== this.connection) return; // a stop() we asked for, or a failed start
+    this.connection = undefined;
     const tail = this.recentStderr();
     this.lastError = `connection closed unexpectedly${tail ? `; stderr: ${lastChars(tail, 500)}` : ''}`;
-    this.logger.warn({ backend: this.name }, 'backend connection closed unexpectedly; it restarts on next use');
+    this.markFailed();
+    this.deps.logger.warn({ backend: this.name }, 'backend connection closed unexpectedly; it restarts on next use');
+    void connection.reapOrphans();
+  }
+
+  /** A stdio backend with no call for idle_timeout_ms is stopped; the next request starts it again. */
+  private scheduleIdleStop(): void {
+    clearTimeout(this.idleTimer);
+    const idleMs = this.config.idleTimeoutMs;
+    if (this.config.kind !== 'stdio' || idleMs === 0 || !this.connection || this.inFlight > 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.inFlight > 0 || !this.connection) return;
+      this.deps.logger.info({ backend: this.name, idleMs }, 'stopping idle backend');
+      void this.stop();
+    }, idleMs);
+    this.idleTimer.unref();
   }
 
   private onStderrLine(line: string): void {
     this.stderrTail.push(line);
     if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-    this.logger.info({ backend: this.name, stderr: line }, 'backend stderr');
+    this.deps.logger.info({ backend: this.name, stderr: line }, 'backend stderr');
   }
 
   private setTools(tools: Tool[]): void {
     this.tools = tools;
-    this.onToolsChanged(this);
+    this.deps.onToolsChanged(this);
   }
+}
+
+/** A failure of the backend itself (it counts toward opening the circuit), not of the caller. */
+function isBackendFault(error: unknown): boolean {
+  if (error instanceof BackendUnavailableError) return true;
+  return error instanceof SdkError && (error.code === SdkErrorCode.RequestTimeout || isConnectionLost(error));
+}
+
+function isConnectionLost(error: unknown): boolean {
+  return error instanceof SdkError && (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.SendFailed || error.code === SdkErrorCode.NotConnected);
 }
 
 export function describeError(error: unknown): string {

@@ -4,6 +4,7 @@ import { Client, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { BackendConfig, HttpBackendConfig, StdioBackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { type BackendWatchdog, isAlive, processTree, terminate } from './process.js';
 
 /** The SDK client and transport for one live backend connection. */
 export interface Connection {
@@ -12,7 +13,15 @@ export interface Connection {
   transport: 'stdio' | 'streamable-http' | 'sse';
   /** Child process id, for stdio backends. */
   pid?: number;
+  /** Close the session; for stdio, end stdin, then signal the child's whole process tree if it lingers. */
+  close(): Promise<void>;
+  /** After an unexpected exit: end whatever the dead child left behind (e.g. an npx grandchild). */
+  reapOrphans(): Promise<void>;
 }
+
+/** How long a stdio child may take to exit after its stdin closes, and then after SIGTERM. */
+const STDIN_GRACE_MS = 1_000;
+const TERM_GRACE_MS = 1_500;
 
 export interface ConnectHooks {
   logger: Logger;
@@ -22,6 +31,8 @@ export interface ConnectHooks {
   onClosed: () => void;
   /** One line the stdio child wrote to stderr. */
   onStderrLine: (line: string) => void;
+  /** Kills registered process trees if the gateway dies. */
+  watchdog: BackendWatchdog;
 }
 
 const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
@@ -64,8 +75,43 @@ async function connectStdio(name: string, config: StdioBackendConfig, hooks: Con
     createInterface({ input: stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', hooks.onStderrLine);
   }
   const client = newClient(name, hooks, 'legacy');
-  await withAbort(client.connect(transport), signal, () => transport.close());
-  return { client, transport: 'stdio', pid: transport.pid ?? undefined };
+  const abandon = async () => {
+    const tree = transport.pid ? processTree(transport.pid) : [];
+    await Promise.race([transport.close(), delay(STDIN_GRACE_MS)]);
+    await terminate(tree, TERM_GRACE_MS);
+  };
+  await withAbort(client.connect(transport), signal, abandon);
+  const pid = transport.pid ?? undefined;
+  // The tree as it stands once the server answers (launcher, shell, server), known to the watchdog.
+  const tree = pid ? processTree(pid) : [];
+  for (const p of tree) hooks.watchdog.track(p);
+  const forget = () => {
+    for (const p of tree) hooks.watchdog.untrack(p);
+  };
+  return {
+    client,
+    transport: 'stdio',
+    pid,
+    close: async () => {
+      const current = pid && isAlive(pid) ? processTree(pid) : [];
+      const all = [...new Set([...tree, ...current])];
+      const closed = client.close().catch(() => {});
+      await Promise.race([closed, delay(STDIN_GRACE_MS)]);
+      await terminate(all, TERM_GRACE_MS);
+      await closed;
+      forget();
+    },
+    reapOrphans: async () => {
+      await terminate(tree, TERM_GRACE_MS);
+      forget();
+    },
+  };
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+function httpConnection(client: Client, transport: 'streamable-http' | 'sse'): Connection {
+  return { client, transport, close: () => client.close().catch(() => {}), reapOrphans: async () => {} };
 }
 
 async function connectHttp(name: string, config: HttpBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
@@ -76,7 +122,7 @@ async function connectHttp(name: string, config: HttpBackendConfig, hooks: Conne
     const client = newClient(name, hooks, 'auto');
     try {
       await withAbort(client.connect(transport), signal, () => transport.close());
-      return { client, transport: 'streamable-http' };
+      return httpConnection(client, 'streamable-http');
     } catch (error) {
       // A legacy HTTP+SSE server answers a Streamable HTTP POST with a 4xx: retry over SSE.
       const refused = error instanceof SdkHttpError && error.status >= 400 && error.status < 500;
@@ -92,7 +138,7 @@ async function connectHttp(name: string, config: HttpBackendConfig, hooks: Conne
   });
   const client = newClient(name, hooks, 'legacy');
   await withAbort(client.connect(transport), signal, () => transport.close());
-  return { client, transport: 'sse' };
+  return httpConnection(client, 'sse');
 }
 
 /** Settle with `work`, or reject when `signal` aborts; on any failure close what was half-opened. */

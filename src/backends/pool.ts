@@ -2,6 +2,7 @@ import type { Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { Backend, BackendUnavailableError } from './backend.js';
+import { BackendWatchdog } from './process.js';
 
 /** How many backends start at once when a request needs every tool list. */
 const START_CONCURRENCY = 4;
@@ -11,10 +12,11 @@ export type CatalogEntry = { backend: Backend; tools: readonly Tool[] } | { back
 /** Every enabled backend by name. Nothing starts until a request needs it. */
 export class BackendPool {
   private readonly backends = new Map<string, Backend>();
+  private readonly watchdog = new BackendWatchdog();
 
   constructor(configs: Record<string, BackendConfig>, logger: Logger, onToolsChanged: (backend: Backend) => void) {
     for (const [name, config] of Object.entries(configs)) {
-      if (config.enabled) this.backends.set(name, new Backend(name, config, logger, onToolsChanged));
+      if (config.enabled) this.backends.set(name, new Backend(name, config, { logger, watchdog: this.watchdog, onToolsChanged }));
     }
   }
 
@@ -28,6 +30,11 @@ export class BackendPool {
 
   all(): Backend[] {
     return [...this.backends.values()];
+  }
+
+  /** True while any breaker is not closed: /health reports `degraded`. */
+  degraded(): boolean {
+    return this.all().some((b) => b.status().circuit !== 'closed');
   }
 
   /**
@@ -53,7 +60,15 @@ export class BackendPool {
     return entries;
   }
 
+  /** Resolves when no call is in flight, or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.all().some((b) => b.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Stop every backend (whole process trees), then the watchdog. */
   async close(): Promise<void> {
     await Promise.all(this.all().map((b) => b.stop()));
+    this.watchdog.close();
   }
 }

@@ -102,15 +102,20 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown, locate: Locate):
   return [{ path: path.join('.'), message, ...locate(path) }];
 }
 
+const failsafeKeys = ['timeout_ms', 'connect_timeout_ms', 'idle_timeout_ms', 'max_concurrent', 'max_queue', 'rate_limit', 'circuit_breaker', 'retries'];
+
 /** The keys the schema accepts at a path, for "did you mean" on unknown keys. */
 function knownKeysAt(path: (string | number)[]): string[] {
   const sections: Record<string, string[]> = {
-    '': ['server', 'meta_mcp', 'backends'],
-    server: ['host', 'port', 'allowed_hosts', 'allowed_origins'],
+    '': ['server', 'meta_mcp', 'defaults', 'backends'],
+    server: ['host', 'port', 'shutdown_timeout_ms', 'allowed_hosts', 'allowed_origins'],
     meta_mcp: ['tool_prefix'],
+    defaults: failsafeKeys,
   };
-  const backendKeys = ['command', 'args', 'env', 'cwd', 'url', 'http_url', 'transport', 'headers', 'description', 'enabled', 'timeout_ms', 'connect_timeout_ms'];
+  const backendKeys = ['command', 'args', 'env', 'cwd', 'url', 'http_url', 'transport', 'headers', 'description', 'enabled', ...failsafeKeys];
   if (path[0] === 'backends' && path.length === 2) return backendKeys;
+  if (path.at(-1) === 'circuit_breaker') return ['failures', 'reset_ms'];
+  if (path.at(-1) === 'rate_limit') return ['calls', 'per_ms'];
   return sections[path.join('.')] ?? [];
 }
 

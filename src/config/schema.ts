@@ -9,8 +9,51 @@ import { splitCommandLine } from './command-line.js';
 const backendName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const stringMap = z.record(z.string(), z.string());
 
-export const DEFAULT_TIMEOUT_MS = 60_000;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+/** Per-backend limits and failsafes: settable per backend, or for all under `defaults`. */
+const int = (min: number) => z.number().int().min(min);
+const FailsafeKeys = {
+  timeout_ms: int(1).optional(),
+  connect_timeout_ms: int(1).optional(),
+  idle_timeout_ms: int(0).optional(),
+  max_concurrent: int(1).optional(),
+  max_queue: int(0).optional(),
+  rate_limit: z.strictObject({ calls: int(1), per_ms: int(1) }).nullable().optional(),
+  circuit_breaker: z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() }).optional(),
+  retries: int(0).max(5).optional(),
+};
+type FailsafeInput = { [K in keyof typeof FailsafeKeys]?: z.output<(typeof FailsafeKeys)[K]> };
+
+export const FAILSAFE_DEFAULTS = {
+  timeoutMs: 60_000,
+  connectTimeoutMs: 30_000,
+  idleTimeoutMs: 300_000,
+  maxConcurrent: 16,
+  maxQueue: 64,
+  rateLimit: null as { calls: number; perMs: number } | null,
+  breaker: { failures: 5, resetMs: 30_000 },
+  retries: 1,
+};
+export type Failsafes = typeof FAILSAFE_DEFAULTS;
+
+/** Backend value, else `defaults` value, else the built-in default. */
+function resolveFailsafes(own: FailsafeInput, shared: FailsafeInput): Failsafes {
+  const pick = <K extends keyof FailsafeInput>(key: K) => (own[key] !== undefined ? own[key] : shared[key]);
+  const rate = pick('rate_limit');
+  const d = FAILSAFE_DEFAULTS;
+  return {
+    timeoutMs: pick('timeout_ms') ?? d.timeoutMs,
+    connectTimeoutMs: pick('connect_timeout_ms') ?? d.connectTimeoutMs,
+    idleTimeoutMs: pick('idle_timeout_ms') ?? d.idleTimeoutMs,
+    maxConcurrent: pick('max_concurrent') ?? d.maxConcurrent,
+    maxQueue: pick('max_queue') ?? d.maxQueue,
+    rateLimit: rate ? { calls: rate.calls, perMs: rate.per_ms } : null,
+    breaker: {
+      failures: own.circuit_breaker?.failures ?? shared.circuit_breaker?.failures ?? d.breaker.failures,
+      resetMs: own.circuit_breaker?.reset_ms ?? shared.circuit_breaker?.reset_ms ?? d.breaker.resetMs,
+    },
+    retries: pick('retries') ?? d.retries,
+  };
+}
 
 /** What a user may write for one backend; normalized below into a stdio or HTTP backend. */
 const BackendInput = z
@@ -25,8 +68,7 @@ const BackendInput = z
     headers: stringMap.optional(),
     description: z.string().optional(),
     enabled: z.boolean().default(true),
-    timeout_ms: z.number().int().positive().default(DEFAULT_TIMEOUT_MS),
-    connect_timeout_ms: z.number().int().positive().default(DEFAULT_CONNECT_TIMEOUT_MS),
+    ...FailsafeKeys,
   })
   .superRefine((b, ctx) => {
     const url = b.url ?? b.http_url;
@@ -60,11 +102,12 @@ const BackendInput = z
     }
   })
   .transform((b) => {
+    const { timeout_ms, connect_timeout_ms, idle_timeout_ms, max_concurrent, max_queue, rate_limit, circuit_breaker, retries } = b;
     const common = {
       description: b.description,
       enabled: b.enabled,
-      timeoutMs: b.timeout_ms,
-      connectTimeoutMs: b.connect_timeout_ms,
+      /** Replaced by the resolved Failsafes once `defaults` is known (see ConfigSchema). */
+      failsafeInput: { timeout_ms, connect_timeout_ms, idle_timeout_ms, max_concurrent, max_queue, rate_limit, circuit_breaker, retries } as FailsafeInput,
     };
     if (b.command) {
       // With no `args`, a command string is split the way a shell would split it.
@@ -84,6 +127,8 @@ const BackendInput = z
 const ServerSection = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(39_400),
+  /** On SIGTERM/SIGINT, how long in-flight calls may finish before backends are stopped. */
+  shutdown_timeout_ms: z.number().int().min(0).default(10_000),
   /** Host header names accepted besides localhost (needed when binding beyond loopback). */
   allowed_hosts: z.array(z.string().min(1)).optional(),
   /** Origin hostnames accepted besides localhost. */
@@ -97,18 +142,26 @@ const MetaSection = z.strictObject({
     .default(''),
 });
 
-export const ConfigSchema = z.strictObject({
-  server: ServerSection.default(ServerSection.parse({})),
-  meta_mcp: MetaSection.default(MetaSection.parse({})),
-  backends: z
-    .record(z.string(), BackendInput)
-    .superRefine((backends, ctx) => {
-      for (const name of Object.keys(backends)) {
-        if (!backendName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a backend name uses letters, digits, _ . and - only' });
-      }
-    })
-    .default({}),
-});
+export const ConfigSchema = z
+  .strictObject({
+    server: ServerSection.default(ServerSection.parse({})),
+    meta_mcp: MetaSection.default(MetaSection.parse({})),
+    defaults: z.strictObject(FailsafeKeys).default({}),
+    backends: z
+      .record(z.string(), BackendInput)
+      .superRefine((backends, ctx) => {
+        for (const name of Object.keys(backends)) {
+          if (!backendName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a backend name uses letters, digits, _ . and - only' });
+        }
+      })
+      .default({}),
+  })
+  .transform(({ defaults, backends, ...rest }) => ({
+    ...rest,
+    backends: Object.fromEntries(
+      Object.entries(backends).map(([name, { failsafeInput, ...backend }]) => [name, { ...backend, ...resolveFailsafes(failsafeInput, defaults) }]),
+    ),
+  }));
 
 export type GatewayConfig = z.output<typeof ConfigSchema>;
 export type BackendConfig = GatewayConfig['backends'][string];

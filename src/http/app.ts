@@ -1,6 +1,9 @@
-import { createMcpHonoApp } from '@modelcontextprotocol/hono';
+import { hostHeaderValidation, originValidation } from '@modelcontextprotocol/hono';
 import {
   createMcpHandler,
+  DEFAULT_MAX_REQUEST_BODY_SIZE,
+  isJsonContentType,
+  readRequestBody,
   isInitializeRequest,
   isLegacyRequest,
   legacyStatelessFallback,
@@ -8,13 +11,13 @@ import {
   localhostAllowedOrigins,
   type Server,
 } from '@modelcontextprotocol/server';
-import type { Context, Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { SessionStore } from './sessions.js';
 
 export interface HttpApp {
-  app: Hono;
+  app: Hono<{ Variables: { parsedBody: unknown } }>;
   sessions: SessionStore;
   close(): Promise<void>;
 }
@@ -22,7 +25,7 @@ export interface HttpApp {
 export interface HttpDeps {
   server: GatewayConfig['server'];
   newMcpServer: () => Server;
-  health: () => { status: string; backends: Record<string, string> };
+  health: () => Record<string, unknown>;
   logger: Logger;
 }
 
@@ -39,10 +42,25 @@ export function createHttpApp({ server, newMcpServer, health, logger }: HttpDeps
   const stateless = legacyStatelessFallback(newMcpServer, onerror);
   const sessions = new SessionStore(newMcpServer);
 
-  const app = createMcpHonoApp({
-    host: server.host,
-    allowedHosts: server.allowed_hosts ? [...localhostAllowedHostnames(), ...server.allowed_hosts] : undefined,
-    allowedOrigins: server.allowed_origins ? [...localhostAllowedOrigins(), ...server.allowed_origins] : undefined,
+  // Like createMcpHonoApp (Host/Origin checks, then a JSON body parser), except that a body that is
+  // not JSON gets a JSON-RPC Parse error (-32700) instead of a plain-text 400.
+  const app = new Hono<{ Variables: { parsedBody: unknown } }>();
+  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(server.host);
+  if (server.allowed_hosts) app.use('*', hostHeaderValidation([...localhostAllowedHostnames(), ...server.allowed_hosts]));
+  else if (loopback) app.use('*', hostHeaderValidation(localhostAllowedHostnames()));
+  else logger.warn({ host: server.host }, 'binding beyond loopback without server.allowed_hosts: no DNS rebinding protection');
+  if (server.allowed_origins) app.use('*', originValidation([...localhostAllowedOrigins(), ...server.allowed_origins]));
+  else if (loopback) app.use('*', originValidation(localhostAllowedOrigins()));
+  app.use('*', async (c, next) => {
+    if (c.req.method !== 'POST' || !isJsonContentType(c.req.header('content-type'))) return next();
+    const body = await readRequestBody(c.req.raw.clone(), DEFAULT_MAX_REQUEST_BODY_SIZE);
+    if (body.tooLarge) return c.json(rpcError(-32000, `Payload Too Large: Request body must not exceed ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`), 413);
+    try {
+      c.set('parsedBody', JSON.parse(body.text) as unknown);
+    } catch {
+      return c.json(rpcError(-32700, 'Parse error: the request body is not valid JSON'), 400);
+    }
+    return next();
   });
 
   app.get('/health', (c) => c.json(health()));
@@ -73,4 +91,8 @@ export function createHttpApp({ server, newMcpServer, health, logger }: HttpDeps
 
 function containsInitialize(body: unknown): boolean {
   return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
+}
+
+function rpcError(code: number, message: string) {
+  return { jsonrpc: '2.0' as const, error: { code, message }, id: null };
 }

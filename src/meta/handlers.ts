@@ -1,5 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { type Backend, BackendUnavailableError, describeError } from '../backends/backend.js';
+import { BusyError, CircuitOpenError, RateLimitedError } from '../backends/failsafes.js';
 import type { BackendPool } from '../backends/pool.js';
 import type { ToolIndex } from '../search/rank.js';
 import { suggest } from '../search/suggest.js';
@@ -99,6 +100,9 @@ export async function invoke({ pool }: MetaContext, args: z.infer<typeof InvokeI
 
 function forwardFailure(error: unknown, backend: Backend): CallToolResult {
   if (error instanceof BackendUnavailableError) return unavailable(error, backend);
+  if (error instanceof BusyError) return failure('busy', error.message, { server: backend.name });
+  if (error instanceof RateLimitedError) return failure('rate_limited', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
+  if (error instanceof CircuitOpenError) return failure('circuit_open', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
   const code = (error as { code?: unknown }).code;
   if (code === 'REQUEST_TIMEOUT' || code === -32001) {
     return failure('timeout', `${backend.name}: the call timed out after ${backend.config.timeoutMs} ms (a cancellation was sent to the server)`, {

@@ -11,7 +11,10 @@ export type ErrorCode =
   | 'unknown_tool'
   | 'backend_unavailable'
   | 'backend_error'
-  | 'timeout';
+  | 'timeout'
+  | 'busy'
+  | 'rate_limited'
+  | 'circuit_open';
 
 /** An isError result a model can act on: a short sentence, plus a machine-readable error object. */
 export function failure(code: ErrorCode, message: string, details: Record<string, unknown> = {}): CallToolResult {

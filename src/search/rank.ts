@@ -40,8 +40,12 @@ export interface RankConfig {
   stem: ((word: string) => string) | null;
   /** score × (share of query weight matched)^coord */
   coord: number;
-  /** 0..1: how much a query term already covered by a higher hit counts for the next one */
-  diversify: number;
+  /** weigh the coordination share by each query term's IDF */
+  coordIdf: boolean;
+  /** multi-part queries: also rank each clause, and merge */
+  clauses: "off" | "rr" | "rr2";
+  /** weight of the server-level match (server name, description and all its tools) in a tool's score */
+  serverWeight: number;
   /** general English synonyms of a (lowercased, unstemmed) word; matched at synonymWeight */
   synonyms: ((word: string) => readonly string[] | undefined) | null;
   synonymWeight: number;
@@ -59,7 +63,9 @@ export const DEFAULT_CONFIG: RankConfig = {
   stopwords: false,
   stem: null,
   coord: 1,
-  diversify: 0,
+  coordIdf: false,
+  clauses: "off",
+  serverWeight: 0,
   synonyms: null,
   synonymWeight: 0.5,
   synonymMaxHits: Number.POSITIVE_INFINITY,
@@ -77,7 +83,52 @@ interface IndexedDoc {
 }
 
 const DEFAULT_LIMIT = 10;
-const CANDIDATES = 50;
+
+interface SearchContext {
+  cache: Map<string, Map<number, number>>;
+  filter: ((r: { id: unknown }) => boolean) | undefined;
+}
+
+/** Split a multi-step request into its parts: sentences, semicolons, commas, "and"/"then". */
+export function splitClauses(text: string): string[] {
+  return text
+    .split(/[.!?;:]+(?:\s+|$)|,\s+|\s+(?:and then|then|and|after that|afterwards|also)\s+/i)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/**
+ * Merge the whole-query ranking with one ranking per clause, round-robin, so that each part of a
+ * multi-step request gets its best tool near the top instead of five variants of one.
+ */
+function mergeClauses(
+  whole: { id: number; score: number }[],
+  lists: { id: number; score: number }[][],
+  mode: "rr" | "rr2",
+  limit: number,
+): { id: number; score: number }[] {
+  const seen = new Set<number>();
+  const out: { id: number; score: number }[] = [];
+  const all = mode === "rr" ? [whole, ...lists] : [whole, whole, ...lists];
+  const pos = all.map(() => 0);
+  const wholeScore = new Map(whole.map((r) => [r.id, r.score]));
+  let progressed = true;
+  while (out.length < limit && progressed) {
+    progressed = false;
+    for (let i = 0; i < all.length && out.length < limit; i++) {
+      const list = all[i]!;
+      while (pos[i]! < list.length && seen.has(list[pos[i]!]!.id)) pos[i]!++;
+      const r = list[pos[i]!];
+      if (!r) continue;
+      pos[i]!++;
+      progressed = true;
+      seen.add(r.id);
+      out.push({ id: r.id, score: wholeScore.get(r.id) ?? r.score });
+    }
+  }
+  for (const r of whole) if (!seen.has(r.id)) out.push(r);
+  return out;
+}
 
 /** Property names and descriptions of a JSON Schema's top-level `properties`. */
 function schemaText(schema: Record<string, unknown> | undefined): { names: string; descriptions: string } {
@@ -103,6 +154,7 @@ function round3(x: number): number {
 /** A live index: the gateway replaces one backend's tools when its list changes. */
 export class ToolIndex {
   private readonly mini: MiniSearch<IndexedDoc>;
+  private readonly serverMini: MiniSearch<{ id: string; name: string; description: string; tools: string }>;
   private readonly docs = new Map<number, ToolDoc>();
   private readonly byServer = new Map<string, number[]>();
   /** lowercased "name" and "server/name" → ids */
@@ -115,6 +167,13 @@ export class ToolIndex {
     this.mini = new MiniSearch<IndexedDoc>({
       idField: "id",
       fields: [...FIELDS],
+      storeFields: [],
+      tokenize: (text) => tokenize(text),
+      processTerm: (term) => this.term(term),
+    });
+    this.serverMini = new MiniSearch({
+      idField: "id",
+      fields: ["name", "description", "tools"],
       storeFields: [],
       tokenize: (text) => tokenize(text),
       processTerm: (term) => this.term(term),
@@ -156,7 +215,15 @@ export class ToolIndex {
       this.addExact(`${server}/${doc.name}`.toLowerCase(), id);
     }
     this.mini.addAll(batch);
-    if (ids.length > 0) this.byServer.set(server, ids);
+    if (ids.length > 0) {
+      this.byServer.set(server, ids);
+      this.serverMini.add({
+        id: server,
+        name: server,
+        description: docs.find((d) => d.serverDescription)?.serverDescription ?? "",
+        tools: docs.map((d) => `${d.name} ${d.title ?? ""} ${d.description ?? ""}`).join(" "),
+      });
+    }
   }
 
   removeServer(server: string): void {
@@ -172,6 +239,7 @@ export class ToolIndex {
       this.mini.discard(id);
     }
     this.byServer.delete(server);
+    if (this.serverMini.has(server)) this.serverMini.discard(server);
   }
 
   /** Query → weighted term groups: each query word with its synonyms as weaker alternatives. */
@@ -215,61 +283,92 @@ export class ToolIndex {
     return m;
   }
 
+  /** Scores of one query term group (the word, or its synonyms at lower weight), cached per search. */
+  private groupScores(
+    g: { weight: number; alts: Map<string, number> },
+    ctx: SearchContext,
+  ): Map<number, number> {
+    const key = [...g.alts.keys()].join(" ");
+    const hit = ctx.cache.get(key);
+    if (hit) return hit;
+    let m: Map<number, number> | undefined;
+    for (const [alt, w] of g.alts) {
+      const scores = this.termScores(alt, ctx.filter);
+      if (!m) {
+        m = scores;
+        if (m.size >= this.cfg.synonymMaxHits) break;
+        continue;
+      }
+      for (const [id, s] of scores) {
+        const ws = w * s;
+        if (ws > (m.get(id) ?? 0)) m.set(id, ws);
+      }
+    }
+    const out = m ?? new Map<number, number>();
+    ctx.cache.set(key, out);
+    return out;
+  }
+
+  /** BM25 per term, summed, × coordination (IDF-weighted share of the query's terms that matched). */
+  private scoreText(text: string, ctx: SearchContext): { id: number; score: number }[] {
+    const cfg = this.cfg;
+    const groups = this.queryTerms(text);
+    const n = this.docs.size;
+    const combined = new Map<number, { sum: number; matched: number }>();
+    let totalWeight = 0;
+    for (const g of groups) {
+      const m = this.groupScores(g, ctx);
+      const w = g.weight;
+      const c = cfg.coordIdf ? w * Math.log(1 + (n - m.size + 0.5) / (m.size + 0.5)) : w;
+      totalWeight += c;
+      for (const [id, s] of m) {
+        const e = combined.get(id);
+        if (e) {
+          e.sum += w * s;
+          e.matched += c;
+        } else combined.set(id, { sum: w * s, matched: c });
+      }
+    }
+    const tw = totalWeight || 1;
+    return [...combined.entries()]
+      .map(([id, e]) => ({ id, score: e.sum * (e.matched / tw) ** cfg.coord }))
+      .sort((a, b) => b.score - a.score || a.id - b.id);
+  }
+
   search(query: string, options: SearchOptions = {}): SearchHit[] {
     const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_LIMIT));
     const q = query.trim();
     if (q === "" || limit === 0) return [];
     const serverFilter = options.server;
     const cfg = this.cfg;
+    const ctx: SearchContext = {
+      cache: new Map(),
+      filter:
+        serverFilter === undefined ? undefined : (r: { id: unknown }) => this.docs.get(r.id as number)?.server === serverFilter,
+    };
 
-    // Per-term scores, so that the combination and the diversification are ours.
-    const groups = this.queryTerms(q);
-    const weights = groups.map((g) => g.weight);
-    const perTerm: Map<number, number>[] = [];
-    const maxPerTerm: number[] = [];
-    const filter =
-      serverFilter === undefined ? undefined : (r: { id: unknown }) => this.docs.get(r.id as number)?.server === serverFilter;
-    for (const g of groups) {
-      let m: Map<number, number> | undefined;
-      for (const [alt, w] of g.alts) {
-        const scores = this.termScores(alt, filter);
-        if (!m) {
-          m = scores;
-          if (m.size >= cfg.synonymMaxHits) break;
-          continue;
-        }
-        for (const [id, s] of scores) {
-          const ws = w * s;
-          if (ws > (m.get(id) ?? 0)) m.set(id, ws);
-        }
-      }
-      const mm = m ?? new Map<number, number>();
-      let max = 0;
-      for (const s of mm.values()) if (s > max) max = s;
-      perTerm.push(mm);
-      maxPerTerm.push(max);
+    let ranked = this.scoreText(q, ctx);
+    if (cfg.serverWeight > 0 && ranked.length > 0) {
+      const terms = this.queryTerms(q).map((g) => [...g.alts.keys()][0]!);
+      const sres = this.serverMini.search(terms.join(" "), {
+        tokenize: (x) => x.split(" "),
+        processTerm: (x) => x,
+        bm25: cfg.bm25,
+        boost: { name: 2, description: 1, tools: 1 },
+      });
+      const smax = sres.length > 0 ? sres[0]!.score : 1;
+      const sscore = new Map(sres.map((r) => [String(r.id), r.score / smax]));
+      const tmax = ranked[0]!.score || 1;
+      ranked = ranked
+        .map((r) => ({ id: r.id, score: r.score / tmax + cfg.serverWeight * (sscore.get(this.docs.get(r.id)!.server) ?? 0) }))
+        .sort((a, b) => b.score - a.score || a.id - b.id);
     }
-    const termList = groups;
-
-    // Combine: weighted sum × coordination (share of the query's weight that matched).
-    const totalWeight = weights.reduce((a, b) => a + b, 0) || 1;
-    const combined = new Map<number, { sum: number; matched: number }>();
-    perTerm.forEach((m, i) => {
-      const w = weights[i]!;
-      for (const [id, s] of m) {
-        const e = combined.get(id);
-        if (e) {
-          e.sum += w * s;
-          e.matched += w;
-        } else combined.set(id, { sum: w * s, matched: w });
+    if (cfg.clauses !== "off") {
+      const parts = splitClauses(q);
+      if (parts.length > 1) {
+        const lists = parts.map((p) => this.scoreText(p, ctx)).filter((l) => l.length > 0);
+        ranked = mergeClauses(ranked, lists, cfg.clauses, limit);
       }
-    });
-    let ranked = [...combined.entries()]
-      .map(([id, e]) => ({ id, score: e.sum * (e.matched / totalWeight) ** cfg.coord }))
-      .sort((a, b) => b.score - a.score || a.id - b.id);
-
-    if (cfg.diversify > 0 && termList.length > 1 && ranked.length > 1) {
-      ranked = this.diversify(ranked.slice(0, CANDIDATES), perTerm, maxPerTerm, weights, totalWeight, limit);
     }
 
     const hits: SearchHit[] = [];
@@ -291,49 +390,6 @@ export class ToolIndex {
       hits.push({ server: doc.server, tool: doc.name, score: round3(r.score), doc });
     }
     return hits.slice(0, limit);
-  }
-
-  /** Greedy re-ranking: each next hit is scored with the query terms earlier hits already cover discounted. */
-  private diversify(
-    cands: { id: number; score: number }[],
-    perTerm: Map<number, number>[],
-    maxPerTerm: number[],
-    weights: number[],
-    totalWeight: number,
-    limit: number,
-  ): { id: number; score: number }[] {
-    const lambda = this.cfg.diversify;
-    const covered = new Array<number>(perTerm.length).fill(0);
-    const out: { id: number; score: number }[] = [];
-    const left = [...cands];
-    while (left.length > 0 && out.length < limit) {
-      let bestI = 0;
-      let bestGain = -1;
-      for (let c = 0; c < left.length; c++) {
-        const id = left[c]!.id;
-        let sum = 0;
-        let matched = 0;
-        for (let i = 0; i < perTerm.length; i++) {
-          const s = perTerm[i]!.get(id);
-          if (s === undefined) continue;
-          sum += weights[i]! * s * (1 - lambda * covered[i]!);
-          matched += weights[i]!;
-        }
-        const gain = sum * (matched / totalWeight) ** this.cfg.coord;
-        if (gain > bestGain) {
-          bestGain = gain;
-          bestI = c;
-        }
-      }
-      const pick = left.splice(bestI, 1)[0]!;
-      out.push(pick);
-      for (let i = 0; i < perTerm.length; i++) {
-        const s = perTerm[i]!.get(pick.id);
-        if (s !== undefined && maxPerTerm[i]! > 0) covered[i] = Math.max(covered[i]!, s / maxPerTerm[i]!);
-      }
-    }
-    for (const r of left) out.push(r);
-    return out;
   }
 
   private addExact(key: string, id: number): void {
