@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Backend } from './backends/backend.js';
 import { BackendPool } from './backends/pool.js';
+import type { ToolSource } from './backends/source.js';
 import type { GatewayConfig } from './config/schema.js';
 import { createHttpApp } from './http/app.js';
 import { type Logger, silentLogger } from './log.js';
@@ -21,13 +21,13 @@ export interface RunningGateway {
 /** Wiring, top-down: config → pool → search index → meta-tools → HTTP. Nothing is started but the listener. */
 export async function startGateway(config: GatewayConfig, logger: Logger = silentLogger()): Promise<RunningGateway> {
   const index = new ToolIndex();
-  const reindex = (backend: Backend) => {
-    const tools = backend.cachedTools ?? [];
+  const reindex = (source: ToolSource) => {
+    const tools = source.cachedTools ?? [];
     index.replaceServer(
-      backend.name,
+      source.name,
       tools.map((t) => ({
-        server: backend.name,
-        serverDescription: backend.config.description,
+        server: source.name,
+        serverDescription: source.description,
         name: t.name,
         title: t.title ?? t.annotations?.title,
         description: t.description,
@@ -35,15 +35,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger = silen
       })),
     );
   };
-  const pool = new BackendPool(config.backends, logger, reindex);
+  const pool = new BackendPool({ logger, onToolsChanged: reindex, onRemoved: (name) => index.removeServer(name) });
+  pool.apply(config.backends);
 
   const definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
   const http = createHttpApp({
     server: config.server,
-    newMcpServer: metaServerFactory({ pool, index }, definitions),
+    newMcpServer: metaServerFactory({ pool, index }, () => definitions),
     health: () => ({
       status: pool.degraded() ? 'degraded' : 'ok',
-      backends: Object.fromEntries(pool.all().map((b) => [b.name, b.state])),
+      backends: Object.fromEntries(pool.all().map((b) => [b.name, b.status().state])),
       circuits: Object.fromEntries(pool.all().map((b) => [b.name, b.status().circuit])),
     }),
     logger,

@@ -108,7 +108,7 @@ describe('GET /health', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual({ status: 'ok', backends: { fx: 'idle' }, circuits: { fx: 'closed' } });
 
-    expect(gateway.pool.get('fx')!.state).toBe('idle');
+    expect(gateway.pool.get('fx')!.status().state).toBe('idle');
     expect(pidsWithArg(marker)).toEqual([]);
     expect(await (await fetch(healthUrl(gateway))).json()).toEqual({ status: 'ok', backends: { fx: 'idle' }, circuits: { fx: 'closed' } });
 

@@ -2,37 +2,18 @@ import { type CallToolResult, SdkError, SdkErrorCode, SdkHttpError, type Tool } 
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { type Connection, connectBackend } from './connect.js';
-import { CallGuard, type CircuitStatus } from './failsafes.js';
+import { CallGuard } from './failsafes.js';
 import type { BackendWatchdog } from './process.js';
-
-export type BackendState = 'idle' | 'starting' | 'ready' | 'error';
-
-export interface BackendStatus {
-  name: string;
-  description?: string;
-  transport: string;
-  state: BackendState;
-  /** null until the tool list was fetched once. */
-  tools: number | null;
-  circuit: CircuitStatus;
-  error?: string;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
-}
-
-/** Thrown when a backend cannot be started or cannot list its tools. */
-export class BackendUnavailableError extends Error {
-  constructor(
-    readonly backend: string,
-    readonly reason: string,
-  ) {
-    super(`server "${backend}" is unavailable: ${reason}`);
-    this.name = 'BackendUnavailableError';
-  }
-}
+import {
+  BackendUnavailableError,
+  type CallOptions,
+  CallTimeoutError,
+  ConnectionLostError,
+  describeError,
+  type SourceState,
+  type SourceStatus,
+  type ToolSource,
+} from './source.js';
 
 export interface BackendDeps {
   logger: Logger;
@@ -48,8 +29,8 @@ const MAX_RESTART_DELAY_MS = 60_000;
  * idle stops, so it stays searchable) and refetched when the backend says it changed. Calls pass
  * the CallGuard (rate limit, circuit breaker, concurrency); crash loops back off exponentially.
  */
-export class Backend {
-  state: BackendState = 'idle';
+export class Backend implements ToolSource {
+  state: SourceState = 'idle';
   lastError?: string;
   private tools?: Tool[];
   private connection?: Connection;
@@ -70,6 +51,14 @@ export class Backend {
     this.guard = new CallGuard(name, config, isBackendFault);
   }
 
+  get description(): string | undefined {
+    return this.config.description;
+  }
+
+  get fingerprint(): string {
+    return JSON.stringify(this.config);
+  }
+
   /** The cached tool list; undefined until it was fetched once. */
   get cachedTools(): readonly Tool[] | undefined {
     return this.tools;
@@ -79,7 +68,7 @@ export class Backend {
     return this.inFlight > 0;
   }
 
-  status(): BackendStatus {
+  status(): SourceStatus {
     const transport = this.connection?.transport ?? (this.config.kind === 'stdio' ? 'stdio' : this.config.transport);
     return {
       name: this.name,
@@ -140,7 +129,7 @@ export class Backend {
               continue;
             }
             if (isConnectionLost(error) && repeatable && canRetry) continue;
-            throw error;
+            throw this.explain(error);
           }
         }
       } finally {
@@ -148,6 +137,13 @@ export class Backend {
         this.scheduleIdleStop();
       }
     });
+  }
+
+  /** Timeouts and lost connections as the typed errors the meta-tools report. */
+  private explain(error: unknown): unknown {
+    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) return new CallTimeoutError(this.name, this.config.timeoutMs);
+    if (isConnectionLost(error)) return new ConnectionLostError(this.name, describeError(error), this.recentStderr().split('\n').slice(-10).join('\n'));
+    return error;
   }
 
   /** The last lines the stdio child wrote to stderr (for error messages). */
@@ -275,20 +271,11 @@ export class Backend {
 
 /** A failure of the backend itself (it counts toward opening the circuit), not of the caller. */
 function isBackendFault(error: unknown): boolean {
-  if (error instanceof BackendUnavailableError) return true;
-  return error instanceof SdkError && (error.code === SdkErrorCode.RequestTimeout || isConnectionLost(error));
+  return error instanceof BackendUnavailableError || error instanceof CallTimeoutError || error instanceof ConnectionLostError;
 }
 
 function isConnectionLost(error: unknown): boolean {
   return error instanceof SdkError && (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.SendFailed || error.code === SdkErrorCode.NotConnected);
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'number' ? `${error.message} (code ${code})` : error.message;
-  }
-  return String(error);
 }
 
 function lastChars(text: string, n: number): string {

@@ -1,74 +1,127 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { Backend, BackendUnavailableError } from './backend.js';
+import { Backend } from './backend.js';
 import { BackendWatchdog } from './process.js';
+import { BackendUnavailableError, type ToolSource } from './source.js';
 
 /** How many backends start at once when a request needs every tool list. */
 const START_CONCURRENCY = 4;
+/** A replaced or removed source may finish its calls in flight for this long before it is stopped. */
+const RETIRE_GRACE_MS = 30_000;
 
-export type CatalogEntry = { backend: Backend; tools: readonly Tool[] } | { backend: Backend; error: string };
+export type CatalogEntry = { source: ToolSource; tools: readonly Tool[] } | { source: ToolSource; error: string };
 
-/** Every enabled backend by name. Nothing starts until a request needs it. */
+export interface PoolDeps {
+  logger: Logger;
+  /** A source's tool list was (re)fetched. */
+  onToolsChanged: (source: ToolSource) => void;
+  /** A source left the pool (removed, or replaced by a changed one). */
+  onRemoved: (name: string) => void;
+}
+
+export interface PoolChanges {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+/** Every enabled backend (and capability group) by name. Nothing starts until a request needs it. */
 export class BackendPool {
-  private readonly backends = new Map<string, Backend>();
+  private sources = new Map<string, ToolSource>();
   private readonly watchdog = new BackendWatchdog();
 
-  constructor(configs: Record<string, BackendConfig>, logger: Logger, onToolsChanged: (backend: Backend) => void) {
-    for (const [name, config] of Object.entries(configs)) {
-      if (config.enabled) this.backends.set(name, new Backend(name, config, { logger, watchdog: this.watchdog, onToolsChanged }));
-    }
-  }
+  constructor(private readonly deps: PoolDeps) {}
 
-  get(name: string): Backend | undefined {
-    return this.backends.get(name);
+  get(name: string): ToolSource | undefined {
+    return this.sources.get(name);
   }
 
   names(): string[] {
-    return [...this.backends.keys()];
+    return [...this.sources.keys()];
   }
 
-  all(): Backend[] {
-    return [...this.backends.values()];
+  all(): ToolSource[] {
+    return [...this.sources.values()];
+  }
+
+  /**
+   * Swap in a new set of sources at once. A source whose configuration is unchanged keeps running
+   * with its session and cache; a changed one is replaced (it starts again on next use); a removed
+   * one is stopped once its calls in flight are done.
+   */
+  apply(backends: Record<string, BackendConfig>, others: ToolSource[] = []): PoolChanges {
+    const next = new Map<string, ToolSource>();
+    for (const [name, config] of Object.entries(backends)) {
+      if (!config.enabled) continue;
+      const current = this.sources.get(name);
+      next.set(
+        name,
+        current instanceof Backend && current.fingerprint === JSON.stringify(config)
+          ? current
+          : new Backend(name, config, { logger: this.deps.logger, watchdog: this.watchdog, onToolsChanged: this.deps.onToolsChanged }),
+      );
+    }
+    for (const source of others) {
+      const current = this.sources.get(source.name);
+      next.set(source.name, current && current.fingerprint === source.fingerprint ? current : source);
+    }
+
+    const changes: PoolChanges = { added: [], removed: [], changed: [] };
+    for (const [name, source] of this.sources) {
+      const replacement = next.get(name);
+      if (replacement === source) continue;
+      (replacement ? changes.changed : changes.removed).push(name);
+      this.deps.onRemoved(name);
+      void this.retire(source);
+    }
+    for (const name of next.keys()) if (!this.sources.has(name)) changes.added.push(name);
+    this.sources = next;
+    return changes;
   }
 
   /** True while any breaker is not closed: /health reports `degraded`. */
   degraded(): boolean {
-    return this.all().some((b) => b.status().circuit !== 'closed');
+    return this.all().some((s) => s.status().circuit !== 'closed');
   }
 
   /**
-   * Every backend's tool list: cached lists as they are, the others fetched by starting their
+   * Every source's tool list: cached lists as they are, the others fetched by starting their
    * backends in parallel (bounded). A backend that fails is returned with its error, never as "no tools".
    */
-  async catalog(only?: Backend[]): Promise<CatalogEntry[]> {
-    const backends = only ?? this.all();
-    const entries: CatalogEntry[] = new Array(backends.length);
+  async catalog(only?: ToolSource[]): Promise<CatalogEntry[]> {
+    const sources = only ?? this.all();
+    const entries: CatalogEntry[] = new Array(sources.length);
     let next = 0;
     const worker = async () => {
-      while (next < backends.length) {
+      while (next < sources.length) {
         const i = next++;
-        const backend = backends[i]!;
+        const source = sources[i]!;
         try {
-          entries[i] = { backend, tools: await backend.listTools() };
+          entries[i] = { source, tools: await source.listTools() };
         } catch (error) {
-          entries[i] = { backend, error: error instanceof BackendUnavailableError ? error.reason : String(error) };
+          entries[i] = { source, error: error instanceof BackendUnavailableError ? error.reason : String(error) };
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, backends.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, sources.length) }, worker));
     return entries;
   }
 
   /** Resolves when no call is in flight, or after `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number, sources = this.all()): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.all().some((b) => b.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (sources.some((s) => s.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
-  /** Stop every backend (whole process trees), then the watchdog. */
+  /** Stop every source (whole process trees), then the watchdog. */
   async close(): Promise<void> {
-    await Promise.all(this.all().map((b) => b.stop()));
+    await Promise.all(this.all().map((s) => s.stop()));
     this.watchdog.close();
+  }
+
+  private async retire(source: ToolSource): Promise<void> {
+    await this.drain(RETIRE_GRACE_MS, [source]);
+    await source.stop();
   }
 }

@@ -18,7 +18,8 @@ import { SessionStore } from './sessions.js';
 
 export interface HttpApp {
   app: Hono<{ Variables: { parsedBody: unknown } }>;
-  sessions: SessionStore;
+  /** Tell connected clients that the gateway's own tool list changed (2025 sessions and 2026 listeners). */
+  notifyToolsChanged(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,7 +82,10 @@ export function createHttpApp({ server, newMcpServer, health, logger }: HttpDeps
 
   return {
     app,
-    sessions,
+    notifyToolsChanged: async () => {
+      await sessions.notifyToolsChanged();
+      await modern.notify.toolsChanged();
+    },
     close: async () => {
       await sessions.closeAll();
       await modern.close();

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
-import { type Backend, BackendUnavailableError, describeError } from '../backends/backend.js';
 import { BusyError, CircuitOpenError, RateLimitedError } from '../backends/failsafes.js';
 import type { BackendPool } from '../backends/pool.js';
+import { BackendUnavailableError, CallTimeoutError, ConnectionLostError, describeError, type ToolSource } from '../backends/source.js';
 import type { ToolIndex } from '../search/rank.js';
 import { suggest } from '../search/suggest.js';
 import type { InvokeInput, ListToolsInput, SearchToolsInput } from './definitions.js';
@@ -50,7 +50,7 @@ export async function listTools({ pool }: MetaContext, args: z.infer<typeof List
 }
 
 export async function searchTools({ pool, index }: MetaContext, args: z.infer<typeof SearchToolsInput>): Promise<CallToolResult> {
-  let only: Backend[] | undefined;
+  let only: ToolSource[] | undefined;
   if (args.server) {
     const backend = pool.get(args.server);
     if (!backend) return unknownServer(pool, args.server);
@@ -58,7 +58,7 @@ export async function searchTools({ pool, index }: MetaContext, args: z.infer<ty
   }
   // Backends whose tools were never listed are started now; the index follows their lists.
   const catalog = await pool.catalog(only);
-  const unavailableServers = catalog.filter((e) => 'error' in e && !e.backend.cachedTools).map((e) => e.backend.name);
+  const unavailableServers = catalog.filter((e) => 'error' in e && !e.source.cachedTools).map((e) => e.source.name);
   const hits = index.search(args.query, { limit: args.limit ?? DEFAULT_SEARCH_LIMIT, server: args.server });
   const data: Record<string, unknown> = {
     results: hits.map((hit) => ({
@@ -98,26 +98,18 @@ export async function invoke({ pool }: MetaContext, args: z.infer<typeof InvokeI
   }
 }
 
-function forwardFailure(error: unknown, backend: Backend): CallToolResult {
+function forwardFailure(error: unknown, backend: ToolSource): CallToolResult {
   if (error instanceof BackendUnavailableError) return unavailable(error, backend);
   if (error instanceof BusyError) return failure('busy', error.message, { server: backend.name });
   if (error instanceof RateLimitedError) return failure('rate_limited', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
   if (error instanceof CircuitOpenError) return failure('circuit_open', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
+  if (error instanceof CallTimeoutError) return failure('timeout', error.message, { server: backend.name });
+  if (error instanceof ConnectionLostError) return failure('backend_unavailable', error.message, { server: backend.name });
   const code = (error as { code?: unknown }).code;
-  if (code === 'REQUEST_TIMEOUT' || code === -32001) {
-    return failure('timeout', `${backend.name}: the call timed out after ${backend.config.timeoutMs} ms (a cancellation was sent to the server)`, {
-      server: backend.name,
-    });
-  }
   if (typeof code === 'number') {
     return failure('backend_error', `${backend.name} answered with an error: ${describeError(error)}`, { server: backend.name, rpcCode: code });
   }
-  // The connection died mid-call (a crashed child, a dropped HTTP session): report it with what stderr said.
-  const stderr = backend.recentStderr();
-  const detail = stderr ? `\nLast stderr lines:\n${stderr.split('\n').slice(-10).join('\n')}` : '';
-  return failure('backend_unavailable', `${backend.name} failed during the call: ${describeError(error)}; it restarts on next use.${detail}`, {
-    server: backend.name,
-  });
+  return failure('backend_error', `${backend.name} failed: ${describeError(error)}`, { server: backend.name });
 }
 
 function withoutBackendServerInfo(result: CallToolResult): CallToolResult {
@@ -140,7 +132,7 @@ function unknownServer(pool: BackendPool, server: string, tool?: string): CallTo
   });
 }
 
-function unknownTool(pool: BackendPool, backend: Backend, tools: readonly Tool[], tool: string): CallToolResult {
+function unknownTool(pool: BackendPool, backend: ToolSource, tools: readonly Tool[], tool: string): CallToolResult {
   const suggestions = suggest(
     tool,
     tools.map((t) => t.name),
@@ -162,7 +154,7 @@ function ownersOf(pool: BackendPool, tool: string): string[] {
     .map((b) => b.name);
 }
 
-function unavailable(error: unknown, backend: Backend): CallToolResult {
+function unavailable(error: unknown, backend: ToolSource): CallToolResult {
   const reason = error instanceof BackendUnavailableError ? error.reason : describeError(error);
   return failure('backend_unavailable', `Server "${backend.name}" is unavailable: ${reason}. The next request retries it.`, { server: backend.name });
 }

@@ -18,11 +18,19 @@ const inputs: Record<MetaToolName, z.ZodType> = {
  * request) whose tools/list is the four meta-tools and whose tools/call dispatches to the handlers.
  * The low-level Server is used because invoke must return the backend's result untouched.
  */
-export function metaServerFactory(context: MetaContext, definitions: Record<MetaToolName, Tool>): () => Server {
-  const tools = META_TOOL_NAMES.map((name) => definitions[name]);
-  const byWireName = new Map(META_TOOL_NAMES.map((name) => [definitions[name].name, name]));
+export function metaServerFactory(context: MetaContext, currentDefinitions: () => Record<MetaToolName, Tool>): () => Server {
+  // Derived once per definitions object (they change only on a config reload).
+  let definitions: Record<MetaToolName, Tool> | undefined;
+  let tools: Tool[] = [];
+  let byWireName = new Map<string, MetaToolName>();
 
   return () => {
+    const latest = currentDefinitions();
+    if (latest !== definitions) {
+      definitions = latest;
+      tools = META_TOOL_NAMES.map((name) => latest[name]);
+      byWireName = new Map(META_TOOL_NAMES.map((name) => [latest[name].name, name]));
+    }
     const server = new Server(GATEWAY_INFO, {
       capabilities: { tools: { listChanged: true } },
       instructions:

@@ -1,5 +1,27 @@
+/**
+ * Tool search: one module, one code path. `rank(query, tools)` is a fresh `ToolIndex` over `tools`,
+ * searched; `search_tools` and the evaluation harness (`npm run eval:search`) both go through
+ * `ToolIndex.search`.
+ *
+ * How a query is ranked (each step measured on the benchmarks, see README "Search"):
+ *  1. Text is tokenized (snake_case, kebab-case, dots, camelCase, digits, CJK bigrams), general
+ *     English stopwords are dropped and words are stemmed (Porter2); documents and queries alike.
+ *  2. Each query word is scored on its own with BM25 (MiniSearch) over the tool's fields, with field
+ *     boosts, prefix matching for longer words and one-typo tolerance for long ones. A word that
+ *     (almost) no tool contains is also tried through its general English synonyms, at lower weight.
+ *  3. A tool's score is the sum over query words × the square root of the share of the query's
+ *     IDF-weighted words it matched, so that matching the rare, telling words beats matching many
+ *     common ones.
+ *  4. An exact tool name (or server/tool, or the same words as a name) ranks first, then tools whose
+ *     name starts with an identifier-like query.
+ *  5. Scores are normalized to 0..1 against the query's ideal (a tool that matched every query
+ *     word as well as the best tool for that word), so 1 is an exact or perfect match, around 0.5 a
+ *     good one, and below about 0.15 a weak partial one.
+ */
 import MiniSearch from "minisearch";
+import { stem } from "./stem.js";
 import { STOPWORDS } from "./stopwords.js";
+import { synonymsOf } from "./synonyms.js";
 import { isCjk, tokenize } from "./tokenize.js";
 
 export interface ToolDoc {
@@ -26,31 +48,27 @@ export interface SearchOptions {
 const FIELDS = ["name", "title", "description", "params", "paramDescriptions", "server", "serverDescription"] as const;
 type Field = (typeof FIELDS)[number];
 
-/** Tuning knobs. Exported for the evaluation harness; the gateway uses DEFAULT_CONFIG. */
+/** Tuning knobs. Exported for the evaluation harness's ablations; the gateway uses DEFAULT_CONFIG. */
 export interface RankConfig {
   boost: Record<Field, number>;
   bm25: { k: number; b: number; d: number };
-  /** query terms at least this long also match as prefixes */
+  /** query words at least this long also match as prefixes */
   prefixMin: number;
   prefixWeight: number;
-  /** query terms at least this long also match with one edit */
+  /** query words at least this long also match with one edit */
   fuzzyMin: number;
   fuzzyWeight: number;
   stopwords: boolean;
   stem: ((word: string) => string) | null;
-  /** score × (share of query weight matched)^coord */
+  /** score × (IDF-weighted share of query words matched) ^ coord; 0 = plain sum */
   coord: number;
-  /** weigh the coordination share by each query term's IDF */
-  coordIdf: boolean;
-  /** multi-part queries: also rank each clause, and merge */
-  clauses: "off" | "rr" | "rr2";
-  /** weight of the server-level match (server name, description and all its tools) in a tool's score */
-  serverWeight: number;
-  /** general English synonyms of a (lowercased, unstemmed) word; matched at synonymWeight */
+  /** general English synonyms of a lowercased word; null = none */
   synonyms: ((word: string) => readonly string[] | undefined) | null;
   synonymWeight: number;
-  /** expand a query word with synonyms only when it matches fewer than this many tools */
+  /** try synonyms only for query words that match fewer than this many tools */
   synonymMaxHits: number;
+  /** weight of the server-level match (server name, description, all its tools) added to a tool's score */
+  serverWeight: number;
 }
 
 export const DEFAULT_CONFIG: RankConfig = {
@@ -60,15 +78,13 @@ export const DEFAULT_CONFIG: RankConfig = {
   prefixWeight: 0.5,
   fuzzyMin: 6,
   fuzzyWeight: 0.3,
-  stopwords: false,
-  stem: null,
-  coord: 1,
-  coordIdf: false,
-  clauses: "off",
+  stopwords: true,
+  stem,
+  coord: 0.5,
+  synonyms: synonymsOf,
+  synonymWeight: 0.35,
+  synonymMaxHits: 3,
   serverWeight: 0,
-  synonyms: null,
-  synonymWeight: 0.5,
-  synonymMaxHits: Number.POSITIVE_INFINITY,
 };
 
 interface IndexedDoc {
@@ -82,53 +98,25 @@ interface IndexedDoc {
   serverDescription: string;
 }
 
-const DEFAULT_LIMIT = 10;
+interface TermGroup {
+  weight: number;
+  /** index term → weight (the word itself at 1, its synonyms lower) */
+  alts: Map<string, number>;
+}
 
 interface SearchContext {
   cache: Map<string, Map<number, number>>;
   filter: ((r: { id: unknown }) => boolean) | undefined;
 }
 
-/** Split a multi-step request into its parts: sentences, semicolons, commas, "and"/"then". */
-export function splitClauses(text: string): string[] {
-  return text
-    .split(/[.!?;:]+(?:\s+|$)|,\s+|\s+(?:and then|then|and|after that|afterwards|also)\s+/i)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+interface Ranked {
+  id: number;
+  score: number;
 }
 
-/**
- * Merge the whole-query ranking with one ranking per clause, round-robin, so that each part of a
- * multi-step request gets its best tool near the top instead of five variants of one.
- */
-function mergeClauses(
-  whole: { id: number; score: number }[],
-  lists: { id: number; score: number }[][],
-  mode: "rr" | "rr2",
-  limit: number,
-): { id: number; score: number }[] {
-  const seen = new Set<number>();
-  const out: { id: number; score: number }[] = [];
-  const all = mode === "rr" ? [whole, ...lists] : [whole, whole, ...lists];
-  const pos = all.map(() => 0);
-  const wholeScore = new Map(whole.map((r) => [r.id, r.score]));
-  let progressed = true;
-  while (out.length < limit && progressed) {
-    progressed = false;
-    for (let i = 0; i < all.length && out.length < limit; i++) {
-      const list = all[i]!;
-      while (pos[i]! < list.length && seen.has(list[pos[i]!]!.id)) pos[i]!++;
-      const r = list[pos[i]!];
-      if (!r) continue;
-      pos[i]!++;
-      progressed = true;
-      seen.add(r.id);
-      out.push({ id: r.id, score: wholeScore.get(r.id) ?? r.score });
-    }
-  }
-  for (const r of whole) if (!seen.has(r.id)) out.push(r);
-  return out;
-}
+const DEFAULT_LIMIT = 10;
+const TERM_CACHE_MAX = 200_000;
+const IDENT = /^[\p{L}\p{N}_\-./:]+$/u;
 
 /** Property names and descriptions of a JSON Schema's top-level `properties`. */
 function schemaText(schema: Record<string, unknown> | undefined): { names: string; descriptions: string } {
@@ -151,16 +139,38 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** "read_text_file", "readTextFile" and "read text file" share the key "read text file". */
+function nameKey(text: string): string {
+  return tokenize(text).join(" ");
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function drop<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (!list) return;
+  const next = list.filter((x) => x !== value);
+  if (next.length > 0) map.set(key, next);
+  else map.delete(key);
+}
+
 /** A live index: the gateway replaces one backend's tools when its list changes. */
 export class ToolIndex {
+  private readonly cfg: RankConfig;
   private readonly mini: MiniSearch<IndexedDoc>;
   private readonly serverMini: MiniSearch<{ id: string; name: string; description: string; tools: string }>;
   private readonly docs = new Map<number, ToolDoc>();
   private readonly byServer = new Map<string, number[]>();
   /** lowercased "name" and "server/name" → ids */
   private readonly exact = new Map<string, number[]>();
-  private readonly cfg: RankConfig;
+  /** nameKey(name) → ids */
+  private readonly byNameKey = new Map<string, number[]>();
   private nextId = 1;
+  private readonly termCache = new Map<string, string | null>();
 
   constructor(config: Partial<RankConfig> = {}) {
     this.cfg = { ...DEFAULT_CONFIG, ...config };
@@ -168,27 +178,20 @@ export class ToolIndex {
       idField: "id",
       fields: [...FIELDS],
       storeFields: [],
-      tokenize: (text) => tokenize(text),
-      processTerm: (term) => this.term(term),
+      tokenize,
+      processTerm: (token) => this.term(token),
     });
     this.serverMini = new MiniSearch({
       idField: "id",
       fields: ["name", "description", "tools"],
       storeFields: [],
-      tokenize: (text) => tokenize(text),
-      processTerm: (term) => this.term(term),
+      tokenize,
+      processTerm: (token) => this.term(token),
     });
   }
 
   get size(): number {
     return this.docs.size;
-  }
-
-  /** Normalize one token into an index term (null drops it). */
-  private term(token: string): string | null {
-    if (isCjk(token)) return token;
-    if (this.cfg.stopwords && STOPWORDS.has(token)) return null;
-    return this.cfg.stem ? this.cfg.stem(token) : token;
   }
 
   replaceServer(server: string, docs: ToolDoc[]): void {
@@ -211,12 +214,14 @@ export class ToolIndex {
         server,
         serverDescription: doc.serverDescription ?? "",
       });
-      this.addExact(doc.name.toLowerCase(), id);
-      this.addExact(`${server}/${doc.name}`.toLowerCase(), id);
+      push(this.exact, doc.name.toLowerCase(), id);
+      push(this.exact, `${server}/${doc.name}`.toLowerCase(), id);
+      push(this.byNameKey, nameKey(doc.name), id);
     }
+    if (ids.length === 0) return;
     this.mini.addAll(batch);
-    if (ids.length > 0) {
-      this.byServer.set(server, ids);
+    this.byServer.set(server, ids);
+    if (this.cfg.serverWeight > 0) {
       this.serverMini.add({
         id: server,
         name: server,
@@ -232,8 +237,9 @@ export class ToolIndex {
     for (const id of ids) {
       const doc = this.docs.get(id);
       if (doc) {
-        this.dropExact(doc.name.toLowerCase(), id);
-        this.dropExact(`${server}/${doc.name}`.toLowerCase(), id);
+        drop(this.exact, doc.name.toLowerCase(), id);
+        drop(this.exact, `${server}/${doc.name}`.toLowerCase(), id);
+        drop(this.byNameKey, nameKey(doc.name), id);
       }
       this.docs.delete(id);
       this.mini.discard(id);
@@ -242,114 +248,173 @@ export class ToolIndex {
     if (this.serverMini.has(server)) this.serverMini.discard(server);
   }
 
-  /** Query → weighted term groups: each query word with its synonyms as weaker alternatives. */
-  private queryTerms(query: string): { weight: number; alts: Map<string, number> }[] {
-    const groups = new Map<string, { weight: number; alts: Map<string, number> }>();
-    const syn = this.cfg.synonyms;
+  search(query: string, options: SearchOptions = {}): SearchHit[] {
+    const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_LIMIT));
+    const q = query.trim();
+    if (q === "" || limit === 0 || this.docs.size === 0) return [];
+    const serverFilter = options.server;
+    const ctx: SearchContext = {
+      cache: new Map(),
+      filter:
+        serverFilter === undefined
+          ? undefined
+          : (r: { id: unknown }) => this.docs.get(r.id as number)?.server === serverFilter,
+    };
+    const accept = (id: number): boolean => {
+      const doc = this.docs.get(id);
+      return doc !== undefined && (serverFilter === undefined || doc.server === serverFilter);
+    };
+
+    const { ranked, ideal } = this.scoreQuery(q, ctx);
+    const norm = (raw: number): number => (ideal > 0 ? Math.min(1, raw / ideal) : 0);
+
+    // Name matches first: exact name or server/name, the same words as a name, then name prefixes.
+    const first: Ranked[] = [];
+    const seen = new Set<number>();
+    const lower = q.toLowerCase();
+    const rawScore = new Map(ranked.map((r) => [r.id, r.score]));
+    const add = (id: number, score: number): void => {
+      if (seen.has(id) || !accept(id)) return;
+      seen.add(id);
+      first.push({ id, score });
+    };
+    for (const id of this.exact.get(lower) ?? []) add(id, 1);
+    for (const id of this.byNameKey.get(nameKey(q)) ?? []) add(id, 1);
+    if (IDENT.test(q) && lower.length >= 3) {
+      const slash = lower.indexOf("/");
+      const server = slash > 0 ? lower.slice(0, slash) : undefined;
+      const prefix = slash > 0 ? lower.slice(slash + 1) : lower;
+      const prefixed: Ranked[] = [];
+      if (prefix.length > 0) {
+        for (const [id, doc] of this.docs) {
+          if (seen.has(id) || (server !== undefined && doc.server.toLowerCase() !== server)) continue;
+          if (doc.name.toLowerCase().startsWith(prefix)) prefixed.push({ id, score: norm(rawScore.get(id) ?? 0) });
+        }
+      }
+      prefixed.sort((a, b) => b.score - a.score || a.id - b.id);
+      for (const r of prefixed) add(r.id, r.score);
+    }
+
+    const out: Ranked[] = [...first];
+    for (const r of ranked) {
+      if (out.length >= limit) break;
+      if (seen.has(r.id) || !accept(r.id)) continue;
+      seen.add(r.id);
+      out.push({ id: r.id, score: norm(r.score) });
+    }
+    const top = out.slice(0, limit);
+    // Keep scores non-increasing down the list (name matches may outrank stronger text matches).
+    for (let i = top.length - 2; i >= 0; i--) top[i]!.score = Math.max(top[i]!.score, top[i + 1]!.score);
+    return top.map((r) => {
+      const doc = this.docs.get(r.id)!;
+      return { server: doc.server, tool: doc.name, score: round3(r.score), doc };
+    });
+  }
+
+  /** Normalize one token into an index term (null drops it). Memoized: vocabularies are small. */
+  private term(token: string): string | null {
+    const hit = this.termCache.get(token);
+    if (hit !== undefined) return hit;
+    let t: string | null;
+    if (isCjk(token)) t = token;
+    else if (this.cfg.stopwords && STOPWORDS.has(token)) t = null;
+    else t = this.cfg.stem ? this.cfg.stem(token) : token;
+    if (this.termCache.size > TERM_CACHE_MAX) this.termCache.clear();
+    this.termCache.set(token, t);
+    return t;
+  }
+
+  /** Query → one group per distinct index term; synonyms are looked up later, only if needed. */
+  private queryTerms(query: string): { groups: TermGroup[]; words: Map<string, string> } {
+    const groups = new Map<string, TermGroup>();
+    const words = new Map<string, string>(); // index term → first raw word, for synonym lookup
     for (const tok of tokenize(query)) {
       const t = this.term(tok);
       if (!t) continue;
       const g = groups.get(t);
-      if (g) {
-        g.weight += 1;
-        continue;
+      if (g) g.weight += 1;
+      else {
+        groups.set(t, { weight: 1, alts: new Map([[t, 1]]) });
+        words.set(t, tok);
       }
-      const alts = new Map<string, number>([[t, 1]]);
-      if (syn && !isCjk(tok)) {
-        for (const w of syn(tok) ?? []) {
-          const st = this.term(w);
-          if (st && !alts.has(st)) alts.set(st, this.cfg.synonymWeight);
-        }
-      }
-      groups.set(t, { weight: 1, alts });
     }
-    return [...groups.values()];
+    return { groups: [...groups.values()], words };
   }
 
-  private termScores(term: string, filter: ((r: { id: unknown }) => boolean) | undefined): Map<number, number> {
+  /** BM25 scores of one index term over all tools (prefix and fuzzy variants included). */
+  private termScores(term: string, ctx: SearchContext): Map<number, number> {
+    const cached = ctx.cache.get(term);
+    if (cached) return cached;
     const cfg = this.cfg;
     const res = this.mini.search(term, {
       tokenize: (s) => [s],
       processTerm: (s) => s,
       boost: cfg.boost,
       bm25: cfg.bm25,
-      prefix: term.length >= cfg.prefixMin,
-      fuzzy: term.length >= cfg.fuzzyMin ? 1 : false,
+      prefix: !isCjk(term) && term.length >= cfg.prefixMin,
+      fuzzy: !isCjk(term) && term.length >= cfg.fuzzyMin ? 1 : false,
       weights: { prefix: cfg.prefixWeight, fuzzy: cfg.fuzzyWeight },
-      ...(filter ? { filter } : {}),
+      ...(ctx.filter ? { filter: ctx.filter } : {}),
     });
     const m = new Map<number, number>();
     for (const r of res) m.set(r.id as number, r.score);
+    ctx.cache.set(term, m);
     return m;
   }
 
-  /** Scores of one query term group (the word, or its synonyms at lower weight), cached per search. */
-  private groupScores(
-    g: { weight: number; alts: Map<string, number> },
-    ctx: SearchContext,
-  ): Map<number, number> {
-    const key = [...g.alts.keys()].join(" ");
-    const hit = ctx.cache.get(key);
-    if (hit) return hit;
-    let m: Map<number, number> | undefined;
-    for (const [alt, w] of g.alts) {
-      const scores = this.termScores(alt, ctx.filter);
-      if (!m) {
-        m = scores;
-        if (m.size >= this.cfg.synonymMaxHits) break;
-        continue;
-      }
-      for (const [id, s] of scores) {
-        const ws = w * s;
-        if (ws > (m.get(id) ?? 0)) m.set(id, ws);
+  /** Scores of a term group: the word itself, or (if it is rare) the best of its synonyms, weighted. */
+  private groupScores(term: string, word: string, ctx: SearchContext): Map<number, number> {
+    const own = this.termScores(term, ctx);
+    const cfg = this.cfg;
+    if (!cfg.synonyms || own.size >= cfg.synonymMaxHits || isCjk(term)) return own;
+    const syns = cfg.synonyms(word);
+    if (!syns || syns.length === 0) return own;
+    const out = new Map(own);
+    const tried = new Set<string>([term]);
+    for (const s of syns) {
+      const st = this.term(s);
+      if (!st || tried.has(st)) continue;
+      tried.add(st);
+      for (const [id, sc] of this.termScores(st, ctx)) {
+        const w = cfg.synonymWeight * sc;
+        if (w > (out.get(id) ?? 0)) out.set(id, w);
       }
     }
-    const out = m ?? new Map<number, number>();
-    ctx.cache.set(key, out);
     return out;
   }
 
-  /** BM25 per term, summed, × coordination (IDF-weighted share of the query's terms that matched). */
-  private scoreText(text: string, ctx: SearchContext): { id: number; score: number }[] {
+  /** Rank all tools matching any query term; `ideal` is the score of a tool that is best on every term. */
+  private scoreQuery(query: string, ctx: SearchContext): { ranked: Ranked[]; ideal: number } {
     const cfg = this.cfg;
-    const groups = this.queryTerms(text);
+    const { groups, words } = this.queryTerms(query);
     const n = this.docs.size;
     const combined = new Map<number, { sum: number; matched: number }>();
-    let totalWeight = 0;
+    let totalCoord = 0;
+    let ideal = 0;
     for (const g of groups) {
-      const m = this.groupScores(g, ctx);
+      const term = g.alts.keys().next().value as string;
+      const m = this.groupScores(term, words.get(term) ?? term, ctx);
       const w = g.weight;
-      const c = cfg.coordIdf ? w * Math.log(1 + (n - m.size + 0.5) / (m.size + 0.5)) : w;
-      totalWeight += c;
+      // IDF of the word, for the coordination share (a word no tool has still counts as missed).
+      const c = cfg.coord > 0 ? w * Math.log(1 + (n - m.size + 0.5) / (m.size + 0.5)) : w;
+      totalCoord += c;
+      let best = 0;
       for (const [id, s] of m) {
+        if (s > best) best = s;
         const e = combined.get(id);
         if (e) {
           e.sum += w * s;
           e.matched += c;
         } else combined.set(id, { sum: w * s, matched: c });
       }
+      ideal += w * best;
     }
-    const tw = totalWeight || 1;
-    return [...combined.entries()]
-      .map(([id, e]) => ({ id, score: e.sum * (e.matched / tw) ** cfg.coord }))
-      .sort((a, b) => b.score - a.score || a.id - b.id);
-  }
+    const tc = totalCoord || 1;
+    let ranked: Ranked[] = [];
+    for (const [id, e] of combined) ranked.push({ id, score: e.sum * (e.matched / tc) ** cfg.coord });
 
-  search(query: string, options: SearchOptions = {}): SearchHit[] {
-    const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_LIMIT));
-    const q = query.trim();
-    if (q === "" || limit === 0) return [];
-    const serverFilter = options.server;
-    const cfg = this.cfg;
-    const ctx: SearchContext = {
-      cache: new Map(),
-      filter:
-        serverFilter === undefined ? undefined : (r: { id: unknown }) => this.docs.get(r.id as number)?.server === serverFilter,
-    };
-
-    let ranked = this.scoreText(q, ctx);
     if (cfg.serverWeight > 0 && ranked.length > 0) {
-      const terms = this.queryTerms(q).map((g) => [...g.alts.keys()][0]!);
+      const terms = groups.map((g) => g.alts.keys().next().value as string);
       const sres = this.serverMini.search(terms.join(" "), {
         tokenize: (x) => x.split(" "),
         processTerm: (x) => x,
@@ -358,52 +423,15 @@ export class ToolIndex {
       });
       const smax = sres.length > 0 ? sres[0]!.score : 1;
       const sscore = new Map(sres.map((r) => [String(r.id), r.score / smax]));
-      const tmax = ranked[0]!.score || 1;
-      ranked = ranked
-        .map((r) => ({ id: r.id, score: r.score / tmax + cfg.serverWeight * (sscore.get(this.docs.get(r.id)!.server) ?? 0) }))
-        .sort((a, b) => b.score - a.score || a.id - b.id);
+      const tmax = Math.max(...ranked.map((r) => r.score)) || 1;
+      ranked = ranked.map((r) => ({
+        id: r.id,
+        score: r.score + cfg.serverWeight * tmax * (sscore.get(this.docs.get(r.id)?.server ?? "") ?? 0),
+      }));
+      ideal += cfg.serverWeight * tmax;
     }
-    if (cfg.clauses !== "off") {
-      const parts = splitClauses(q);
-      if (parts.length > 1) {
-        const lists = parts.map((p) => this.scoreText(p, ctx)).filter((l) => l.length > 0);
-        ranked = mergeClauses(ranked, lists, cfg.clauses, limit);
-      }
-    }
-
-    const hits: SearchHit[] = [];
-    const seen = new Set<number>();
-    // Exact tool name (or server/tool) first.
-    const top = ranked.length > 0 ? ranked[0]!.score : 0;
-    for (const id of this.exact.get(q.toLowerCase()) ?? []) {
-      const doc = this.docs.get(id);
-      if (!doc || (serverFilter !== undefined && doc.server !== serverFilter)) continue;
-      seen.add(id);
-      hits.push({ server: doc.server, tool: doc.name, score: round3(top + 1), doc });
-    }
-    for (const r of ranked) {
-      if (hits.length >= limit) break;
-      if (seen.has(r.id)) continue;
-      const doc = this.docs.get(r.id);
-      if (!doc) continue;
-      seen.add(r.id);
-      hits.push({ server: doc.server, tool: doc.name, score: round3(r.score), doc });
-    }
-    return hits.slice(0, limit);
-  }
-
-  private addExact(key: string, id: number): void {
-    const list = this.exact.get(key);
-    if (list) list.push(id);
-    else this.exact.set(key, [id]);
-  }
-
-  private dropExact(key: string, id: number): void {
-    const list = this.exact.get(key);
-    if (!list) return;
-    const next = list.filter((x) => x !== id);
-    if (next.length > 0) this.exact.set(key, next);
-    else this.exact.delete(key);
+    ranked.sort((a, b) => b.score - a.score || a.id - b.id);
+    return { ranked, ideal };
   }
 }
 
@@ -411,11 +439,7 @@ export class ToolIndex {
 export function rank(query: string, tools: ToolDoc[], options?: SearchOptions): SearchHit[] {
   const index = new ToolIndex();
   const byServer = new Map<string, ToolDoc[]>();
-  for (const t of tools) {
-    const list = byServer.get(t.server);
-    if (list) list.push(t);
-    else byServer.set(t.server, [t]);
-  }
+  for (const t of tools) push(byServer, t.server, t);
   for (const [server, docs] of byServer) index.replaceServer(server, docs);
   return index.search(query, options);
 }

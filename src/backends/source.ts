@@ -1,0 +1,83 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
+
+/**
+ * What the meta-tools need from anything that serves tools: an MCP backend (backend.ts) or a
+ * group of REST capabilities. The pool holds these; nothing above it knows which kind it talks to.
+ */
+export interface ToolSource {
+  readonly name: string;
+  readonly description?: string;
+  /** Identifies the configuration; a reload replaces a source whose fingerprint changed. */
+  readonly fingerprint: string;
+  /** The cached tool list; undefined until it was fetched once. */
+  readonly cachedTools: readonly Tool[] | undefined;
+  /** True while a call is in flight. */
+  readonly busy: boolean;
+  status(): SourceStatus;
+  /** The tool list, from the cache or by starting the source. Throws BackendUnavailableError. */
+  listTools(): Promise<readonly Tool[]>;
+  /** One tools/call; the result comes back as the source produced it. Throws the errors below. */
+  callTool(name: string, args: Record<string, unknown> | undefined, options?: CallOptions): Promise<CallToolResult>;
+  stop(): Promise<void>;
+}
+
+export type SourceState = 'idle' | 'starting' | 'ready' | 'error';
+
+export interface SourceStatus {
+  name: string;
+  description?: string;
+  transport: string;
+  state: SourceState;
+  /** null until the tool list was fetched once. */
+  tools: number | null;
+  circuit: 'closed' | 'open' | 'half-open';
+  error?: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+}
+
+/** The source cannot be started or cannot list its tools; nothing was sent. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    readonly reason: string,
+  ) {
+    super(`server "${backend}" is unavailable: ${reason}`);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/** The call ran longer than the source's timeout (a cancellation was sent). */
+export class CallTimeoutError extends Error {
+  constructor(
+    readonly backend: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${backend}: the call timed out after ${timeoutMs} ms (a cancellation was sent to the server)`);
+    this.name = 'CallTimeoutError';
+  }
+}
+
+/** The connection died during the call (a crashed child, a dropped HTTP session). */
+export class ConnectionLostError extends Error {
+  constructor(
+    readonly backend: string,
+    cause: string,
+    readonly stderrTail: string,
+  ) {
+    const detail = stderrTail ? `\nLast stderr lines:\n${stderrTail}` : '';
+    super(`${backend} failed during the call: ${cause}; it restarts on next use.${detail}`);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'number' ? `${error.message} (code ${code})` : error.message;
+  }
+  return String(error);
+}
