@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runCapCommand } from './capabilities/cli.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
@@ -11,12 +12,16 @@ import { startGateway } from './server.js';
 const USAGE = `Usage:
   mcp-gateway [--config FILE] [--host H] [--port N] [--log-level LEVEL]   serve
   mcp-gateway validate [--config FILE]                                    check a config; exit 0 or 2
+  mcp-gateway cap import SPEC --output DIR [--prefix P] [--include TAG|OPERATION_ID]... [--server NAME] [--base-url URL] [--force]
+                                                                          OpenAPI 3.x / Swagger 2 → capability files
+  mcp-gateway cap validate [DIR]...                                       check capability files; exit 0 or 2
 
 Without --config: $MCP_GATEWAY_CONFIG, ./gateway.yaml, ~/.config/mcp-gateway/gateway.yaml, /etc/mcp-gateway/gateway.yaml.
 Log levels: ${LOG_LEVELS.join(', ')}. Logs go to stderr.`;
 
 /** Exit codes: 0 ok, 1 runtime failure (e.g. port in use), 2 usage or config error. */
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'cap') return runCapCommand(argv.slice(1));
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -87,7 +92,7 @@ function parse(argv: string[]) {
 async function serveUntilSignal(config: GatewayConfig, file: string, logger: ReturnType<typeof createLogger>): Promise<number> {
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway(config, logger);
+    gateway = await startGateway(config, { logger, configFile: file });
   } catch (error) {
     logger.fatal({ err: (error as Error).message, host: config.server.host, port: config.server.port }, 'cannot listen');
     return 1;

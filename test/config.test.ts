@@ -33,7 +33,7 @@ backends:
 `,
       { file: '/srv/gw/gateway.yaml', env: {} },
     );
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 39400, shutdown_timeout_ms: 10_000 });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 39400, shutdown_timeout_ms: 10_000, watch: true });
     expect(config.meta_mcp.tool_prefix).toBe('');
     expect(config.backends.mem).toMatchObject({ kind: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], cwd: '/srv/gw', enabled: true, timeoutMs: 60_000 });
     expect(config.backends.docs).toMatchObject({ kind: 'http', url: 'http://127.0.0.1:8080/mcp', transport: 'auto', headers: { Authorization: 'Bearer abc' } });

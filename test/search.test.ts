@@ -1,5 +1,10 @@
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { evalSearch, loadDatasets, sharedDir } from "../bench/eval-search.js";
+import { presentHit, trimDescription } from "../src/search/present.js";
 import { rank, type ToolDoc, ToolIndex } from "../src/search/rank.js";
+import { stem } from "../src/search/stem.js";
+import { synonymsOf } from "../src/search/synonyms.js";
 import { tokenize } from "../src/search/tokenize.js";
 
 const fsTools: ToolDoc[] = [
@@ -68,9 +73,49 @@ describe("tokenize", () => {
     expect(t).toContain("必应");
     expect(tokenize("网页").length).toBeGreaterThan(0);
   });
+  it("handles mixed Latin and Chinese, and full-width forms", () => {
+    expect(tokenize("get微博热搜")).toEqual(["get", "微博", "博热", "热搜"]);
+    expect(tokenize("ＡＢＣ")).toEqual(["abc"]);
+  });
   it("handles empty and punctuation-only input", () => {
     expect(tokenize("")).toEqual([]);
     expect(tokenize("  --  ")).toEqual([]);
+  });
+});
+
+describe("stem (Porter2)", () => {
+  it("conflates inflections and derivations", () => {
+    for (const [a, b] of [
+      ["files", "file"],
+      ["renting", "rent"],
+      ["directories", "directory"],
+      ["searching", "searches"],
+      ["generate", "generated"],
+      ["activities", "activity"],
+    ])
+      expect(stem(a!)).toBe(stem(b!));
+  });
+  it("matches the reference outputs", () => {
+    expect(stem("running")).toBe("run");
+    expect(stem("news")).toBe("news");
+    expect(stem("generous")).toBe("generous");
+    expect(stem("organization")).toBe("organ");
+    expect(stem("skies")).toBe("sky");
+    expect(stem("caresses")).toBe("caress");
+    expect(stem("hopeful")).toBe("hope");
+  });
+  it("leaves short words, numbers and non-Latin words alone", () => {
+    expect(stem("is")).toBe("is");
+    expect(stem("64")).toBe("64");
+    expect(stem("搜索")).toBe("搜索");
+    expect(stem("café")).toBe("café");
+  });
+});
+
+describe("synonyms", () => {
+  it("come from a general English dictionary", () => {
+    expect(synonymsOf("purchase") ?? []).toContain("buy");
+    expect(synonymsOf("zzqxj")).toBeUndefined();
   });
 });
 
@@ -103,15 +148,55 @@ describe("rank", () => {
     const hits = rank("网页内容", all);
     expect(hits[0]?.tool).toBe("fetch_webpage");
   });
-  it("returns [] for no match and for an empty query", () => {
+  it("returns [] for no match, an empty query, stopwords only, or an empty index", () => {
     expect(rank("zzqxjv", all)).toEqual([]);
     expect(rank("", all)).toEqual([]);
     expect(rank("   ", all)).toEqual([]);
+    expect(rank("the of and", all)).toEqual([]);
+    expect(rank("read file", [])).toEqual([]);
+    expect(new ToolIndex().search("anything")).toEqual([]);
+  });
+  it("matches word forms through stemming", () => {
+    expect(rank("creating issues", all)[0]?.tool).toBe("create_issue");
+    expect(rank("directories listing", all)[0]?.tool).toBe("list_directory");
+  });
+  it("tolerates a typo in a word no tool has", () => {
+    expect(rank("serch repositories", all)[0]?.tool).toBe("search_repositories");
+    expect(rank("overwite a file", all)[0]?.tool).toBe("write_file");
+  });
+  it("ranks the same words as a name first, in any case style", () => {
+    expect(rank("read text file", all)[0]?.tool).toBe("read_text_file");
+    expect(rank("ReadTextFile", all)[0]?.tool).toBe("read_text_file");
+  });
+  it("ranks tools whose name starts with an identifier-like query first", () => {
+    const hits = rank("get_f", all);
+    expect(hits[0]?.tool).toBe("get_file_contents");
+    const slashed = rank("filesystem/list", all);
+    expect(slashed[0]).toMatchObject({ server: "filesystem", tool: "list_directory" });
+  });
+  it("tries synonyms for a word no tool has", () => {
+    const tools: ToolDoc[] = [
+      { server: "shop", name: "buy_item", description: "Buy an item from the store" },
+      { server: "shop", name: "list_items", description: "List the items in the store" },
+    ];
+    expect(rank("purchase something", tools)[0]?.tool).toBe("buy_item");
+  });
+  it("scores 1 for an exact name and less for partial matches", () => {
+    expect(rank("write_file", all)[0]?.score).toBe(1);
+    const partial = rank("write zzqxjv", all);
+    expect(partial[0]?.tool).toBe("write_file");
+    expect(partial[0]!.score).toBeLessThan(0.7);
+    for (const h of rank("a file in the github repository", all)) {
+      expect(h.score).toBeGreaterThan(0);
+      expect(h.score).toBeLessThanOrEqual(1);
+    }
   });
   it("filters by server", () => {
     const hits = rank("file", all, { server: "github" });
     expect(hits.length).toBeGreaterThan(0);
     for (const h of hits) expect(h.server).toBe("github");
+    expect(rank("write_file", all, { server: "github" }).some((h) => h.tool === "write_file")).toBe(false);
+    expect(rank("file", all, { server: "nope" })).toEqual([]);
   });
   it("respects limit and returns finite scores rounded to 3 decimals, best first", () => {
     const hits = rank("file", all, { limit: 2 });
@@ -152,6 +237,16 @@ describe("ToolIndex", () => {
     index.removeServer("nope");
     expect(index.size).toBe(3);
   });
+  it("survives many replacements (lazy removal, compaction)", () => {
+    const index = new ToolIndex();
+    for (let i = 0; i < 300; i++) {
+      index.replaceServer("filesystem", fsTools);
+      index.replaceServer("github", i % 2 === 0 ? ghTools : []);
+    }
+    expect(index.size).toBe(3);
+    expect(index.search("github repository")).toEqual([]);
+    expect(index.search("write a new file")[0]?.tool).toBe("write_file");
+  });
   it("matches rank() for the same tools", () => {
     const index = new ToolIndex();
     index.replaceServer("filesystem", fsTools);
@@ -159,5 +254,47 @@ describe("ToolIndex", () => {
     index.replaceServer("bing-cn-mcp", zhTools);
     const q = "read the contents of a file";
     expect(index.search(q).map((h) => `${h.server}/${h.tool}`)).toEqual(rank(q, all).map((h) => `${h.server}/${h.tool}`));
+  });
+});
+
+describe("present", () => {
+  it("trims a description to its lead", () => {
+    const long =
+      "Read a file from disk. Handles many encodings.\n\nUSAGE NOTES: call this only when the path is known. " +
+      "Further paragraphs explain edge cases in detail.";
+    expect(trimDescription(long)).toBe("Read a file from disk. Handles many encodings.");
+    const sentences = "First sentence is here. ".repeat(30);
+    const t = trimDescription(sentences, 100);
+    expect(t.length).toBeLessThanOrEqual(100);
+    expect(t.endsWith(".")).toBe(true);
+    const word = "word ".repeat(100);
+    expect(trimDescription(word, 50).length).toBeLessThanOrEqual(50);
+    expect(trimDescription(undefined)).toBe("");
+  });
+  it("presents a hit with its input schema and call name", () => {
+    const hit = rank("write_file", all)[0]!;
+    const p = presentHit(hit);
+    expect(p).toMatchObject({ name: "filesystem/write_file", server: "filesystem", tool: "write_file", score: 1 });
+    expect(p.inputSchema).toEqual(fsTools[1]!.inputSchema);
+    expect(p.description).toContain("Create a new file");
+  });
+});
+
+describe("eval harness (small subset)", () => {
+  it.skipIf(!existsSync(new URL("retrieval/", sharedDir())))("scores the gateway above plain MiniSearch", () => {
+    const subset = loadDatasets()
+      .filter((d) => d.name.startsWith("real-tools") || d.name === "MetaTool single")
+      .map((d) => ({ ...d, queries: d.queries.slice(0, 150) }));
+    const results = evalSearch(subset);
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      for (const f of [r.baseline, r.ours]) {
+        expect(f.n).toBeGreaterThan(0);
+        for (const x of [f.r1, f.r5, f.r10, f.mrr, f.full10]) expect(x).toBeGreaterThanOrEqual(0);
+        expect(f.r1).toBeLessThanOrEqual(f.r5);
+        expect(f.r5).toBeLessThanOrEqual(f.r10);
+      }
+      expect(r.ours.r5).toBeGreaterThan(r.baseline.r5);
+    }
   });
 });

@@ -150,6 +150,7 @@ describe('the shipped gateway.yaml', () => {
       ['everything', 'ready'],
       ['memory', 'ready'],
       ['filesystem', 'ready'],
+      ['capabilities', 'ready'], // the example REST capabilities in ./capabilities
     ]);
     await client!.close();
     client = undefined;

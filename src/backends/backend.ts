@@ -122,9 +122,9 @@ export class Backend implements ToolSource {
             return result;
           } catch (error) {
             if (options.signal?.aborted) throw error;
-            if (error instanceof SdkHttpError && error.status === 404 && attempt === 0) {
+            if (isSessionLost(error) && attempt === 0) {
               // The HTTP backend restarted and forgot our session: initialize again and resend once.
-              this.deps.logger.info({ backend: this.name }, 'backend lost our session (404); reconnecting');
+              this.deps.logger.info({ backend: this.name, status: (error as SdkHttpError).status }, 'backend lost our session; reconnecting');
               await this.dropConnection(connection);
               continue;
             }
@@ -272,6 +272,15 @@ export class Backend implements ToolSource {
 /** A failure of the backend itself (it counts toward opening the circuit), not of the caller. */
 function isBackendFault(error: unknown): boolean {
   return error instanceof BackendUnavailableError || error instanceof CallTimeoutError || error instanceof ConnectionLostError;
+}
+
+/**
+ * The HTTP backend no longer knows our session (it restarted): 404 as the spec says, or the 400
+ * "No valid session ID" that servers built like the reference server-everything answer.
+ * The request was refused before any handler ran, so resending it is safe.
+ */
+function isSessionLost(error: unknown): boolean {
+  return error instanceof SdkHttpError && (error.status === 404 || (error.status === 400 && /session/i.test(error.message)));
 }
 
 function isConnectionLost(error: unknown): boolean {

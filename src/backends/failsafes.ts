@@ -81,6 +81,9 @@ export class CallGuard {
   }
 
   async run<T>(call: () => Promise<T>): Promise<T> {
+    // cockatiel would queue calls that arrive while half-open behind the probe and then run them all;
+    // refuse them at once instead, so exactly one probe reaches a backend that just failed.
+    if (this.breaker.state === CircuitState.HalfOpen) throw new CircuitOpenError(this.backend, 0, this.settings.breaker.failures);
     this.admitOrThrow();
     try {
       return await this.breaker.execute(() => this.bulkhead.execute(call));

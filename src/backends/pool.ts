@@ -77,6 +77,8 @@ export class BackendPool {
     }
     for (const name of next.keys()) if (!this.sources.has(name)) changes.added.push(name);
     this.sources = next;
+    // Sources whose tools are known without starting anything (REST capabilities) are indexed now.
+    for (const source of others) if (next.get(source.name) === source && source.cachedTools) this.deps.onToolsChanged(source);
     return changes;
   }
 

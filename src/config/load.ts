@@ -65,6 +65,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): GatewayCo
 
   const config = result.data!;
   const baseDir = options.file ? dirname(resolve(options.file)) : process.cwd();
+  config.capability_dirs = config.capability_dirs.map((dir) => resolve(baseDir, dir));
   for (const backend of Object.values(config.backends)) {
     // Relative paths in a config file mean "relative to that file", wherever the gateway is started from.
     if (backend.kind === 'stdio') backend.cwd = resolve(baseDir, backend.cwd ?? '.');
@@ -107,8 +108,8 @@ const failsafeKeys = ['timeout_ms', 'connect_timeout_ms', 'idle_timeout_ms', 'ma
 /** The keys the schema accepts at a path, for "did you mean" on unknown keys. */
 function knownKeysAt(path: (string | number)[]): string[] {
   const sections: Record<string, string[]> = {
-    '': ['server', 'meta_mcp', 'defaults', 'backends'],
-    server: ['host', 'port', 'shutdown_timeout_ms', 'allowed_hosts', 'allowed_origins'],
+    '': ['server', 'meta_mcp', 'defaults', 'capability_dirs', 'backends'],
+    server: ['host', 'port', 'shutdown_timeout_ms', 'watch', 'allowed_hosts', 'allowed_origins'],
     meta_mcp: ['tool_prefix'],
     defaults: failsafeKeys,
   };

@@ -129,6 +129,8 @@ const ServerSection = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(39_400),
   /** On SIGTERM/SIGINT, how long in-flight calls may finish before backends are stopped. */
   shutdown_timeout_ms: z.number().int().min(0).default(10_000),
+  /** Reload when the config file or a capability folder changes. */
+  watch: z.boolean().default(true),
   /** Host header names accepted besides localhost (needed when binding beyond loopback). */
   allowed_hosts: z.array(z.string().min(1)).optional(),
   /** Origin hostnames accepted besides localhost. */
@@ -147,6 +149,8 @@ export const ConfigSchema = z
     server: ServerSection.default(ServerSection.parse({})),
     meta_mcp: MetaSection.default(MetaSection.parse({})),
     defaults: z.strictObject(FailsafeKeys).default({}),
+    /** Folders of REST capability files (relative to the config file). */
+    capability_dirs: z.array(z.string().min(1)).default(['capabilities']),
     backends: z
       .record(z.string(), BackendInput)
       .superRefine((backends, ctx) => {

@@ -27,6 +27,8 @@ export interface HttpDeps {
   server: GatewayConfig['server'];
   newMcpServer: () => Server;
   health: () => Record<string, unknown>;
+  /** Present when the gateway knows its config file: POST /admin/reload applies it again. */
+  reload?: () => Promise<{ ok: boolean }>;
   logger: Logger;
 }
 
@@ -37,7 +39,7 @@ export interface HttpDeps {
  *  - 2025-era requests without a session → served statelessly, for clients that never initialize.
  * Host and Origin are checked before anything else (DNS rebinding).
  */
-export function createHttpApp({ server, newMcpServer, health, logger }: HttpDeps): HttpApp {
+export function createHttpApp({ server, newMcpServer, health, reload, logger }: HttpDeps): HttpApp {
   const onerror = (error: Error) => logger.debug({ err: error.message }, 'mcp request rejected');
   const modern = createMcpHandler(newMcpServer, { legacy: 'reject', onerror });
   const stateless = legacyStatelessFallback(newMcpServer, onerror);
@@ -65,6 +67,11 @@ export function createHttpApp({ server, newMcpServer, health, logger }: HttpDeps
   });
 
   app.get('/health', (c) => c.json(health()));
+  app.post('/admin/reload', async (c) => {
+    if (!reload) return c.json({ ok: false, problems: ['this gateway was not started from a config file'] }, 409);
+    const result = await reload();
+    return c.json(result, result.ok ? 200 : 422);
+  });
 
   app.all('/mcp', async (c: Context) => {
     const request = c.req.raw;

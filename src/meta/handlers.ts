@@ -3,6 +3,7 @@ import { BusyError, CircuitOpenError, RateLimitedError } from '../backends/fails
 import type { BackendPool } from '../backends/pool.js';
 import { BackendUnavailableError, CallTimeoutError, ConnectionLostError, describeError, type ToolSource } from '../backends/source.js';
 import type { ToolIndex } from '../search/rank.js';
+import { trimDescription } from '../search/present.js';
 import { suggest } from '../search/suggest.js';
 import type { InvokeInput, ListToolsInput, SearchToolsInput } from './definitions.js';
 import { failure, structured } from './results.js';
@@ -21,7 +22,6 @@ export interface ForwardOptions {
 }
 
 const DEFAULT_SEARCH_LIMIT = 8;
-const SEARCH_DESCRIPTION_CHARS = 300;
 /** Reserved key every 2026-era server stamps on its results; ours replaces the backend's. */
 const SERVER_INFO_META_KEY = 'io.modelcontextprotocol/serverInfo';
 
@@ -161,13 +161,4 @@ function unavailable(error: unknown, backend: ToolSource): CallToolResult {
 
 function quoteList(names: string[]): string {
   return names.map((n) => `"${n}"`).join(', ');
-}
-
-/** The first paragraph, cut at a sentence end near the limit: enough to choose, not a manual. */
-function trimDescription(text: string): string {
-  const first = text.trim().split(/\n\s*\n/)[0]!.replace(/\s+/g, ' ');
-  if (first.length <= SEARCH_DESCRIPTION_CHARS) return first;
-  const cut = first.slice(0, SEARCH_DESCRIPTION_CHARS);
-  const sentenceEnd = cut.lastIndexOf('. ');
-  return sentenceEnd > SEARCH_DESCRIPTION_CHARS / 2 ? cut.slice(0, sentenceEnd + 1) : `${cut.trimEnd()}…`;
 }

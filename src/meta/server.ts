@@ -19,26 +19,31 @@ const inputs: Record<MetaToolName, z.ZodType> = {
  * The low-level Server is used because invoke must return the backend's result untouched.
  */
 export function metaServerFactory(context: MetaContext, currentDefinitions: () => Record<MetaToolName, Tool>): () => Server {
-  // Derived once per definitions object (they change only on a config reload).
+  // Derived once per definitions object; they change only on a config reload, and a long-lived
+  // 2025 session must see the new ones, so handlers read them per call rather than per server.
   let definitions: Record<MetaToolName, Tool> | undefined;
-  let tools: Tool[] = [];
-  let byWireName = new Map<string, MetaToolName>();
-
-  return () => {
+  let view = { tools: [] as Tool[], byWireName: new Map<string, MetaToolName>() };
+  const current = () => {
     const latest = currentDefinitions();
     if (latest !== definitions) {
       definitions = latest;
-      tools = META_TOOL_NAMES.map((name) => latest[name]);
-      byWireName = new Map(META_TOOL_NAMES.map((name) => [latest[name].name, name]));
+      view = {
+        tools: META_TOOL_NAMES.map((name) => latest[name]),
+        byWireName: new Map(META_TOOL_NAMES.map((name) => [latest[name].name, name])),
+      };
     }
+    return view;
+  };
+
+  return () => {
+    const [, , search, invoke] = current().tools.map((t) => t.name);
     const server = new Server(GATEWAY_INFO, {
       capabilities: { tools: { listChanged: true } },
-      instructions:
-        'This gateway fronts several MCP servers. Use search_tools to find a tool for a task, then invoke it with the exact server and tool names.',
+      instructions: `This gateway fronts several MCP servers. Use ${search} to find a tool for a task, then ${invoke} it with the exact server and tool names.`,
     });
-    server.setRequestHandler('tools/list', () => ({ tools }));
+    server.setRequestHandler('tools/list', () => ({ tools: current().tools }));
     server.setRequestHandler('tools/call', async (request, ctx) => {
-      const name = byWireName.get(request.params.name);
+      const name = current().byWireName.get(request.params.name);
       if (!name) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
       const parsed = inputs[name].safeParse(request.params.arguments ?? {});
       if (!parsed.success) {

@@ -6,9 +6,11 @@
  * How a query is ranked (each step measured on the benchmarks, see README "Search"):
  *  1. Text is tokenized (snake_case, kebab-case, dots, camelCase, digits, CJK bigrams), general
  *     English stopwords are dropped and words are stemmed (Porter2); documents and queries alike.
- *  2. Each query word is scored on its own with BM25 (MiniSearch) over the tool's fields, with field
- *     boosts, prefix matching for longer words and one-typo tolerance for long ones. A word that
- *     (almost) no tool contains is also tried through its general English synonyms, at lower weight.
+ *  2. Each query word is scored on its own with BM25+ over the tool's fields (bm25.ts: scored as
+ *     MiniSearch scores, without its per-query allocations), with field boosts, prefix matching for
+ *     words of 4+ letters, and one-typo tolerance for words of 6+ letters that no tool contains. A
+ *     word that (almost) no tool contains is also tried through its general English synonyms
+ *     (the `synonyms` package), at lower weight.
  *  3. A tool's score is the sum over query words × the square root of the share of the query's
  *     IDF-weighted words it matched, so that matching the rare, telling words beats matching many
  *     common ones.
@@ -18,11 +20,11 @@
  *     word as well as the best tool for that word), so 1 is an exact or perfect match, around 0.5 a
  *     good one, and below about 0.15 a weak partial one.
  */
-import MiniSearch from "minisearch";
+import { Bm25Index } from "./bm25.js";
 import { stem } from "./stem.js";
 import { STOPWORDS } from "./stopwords.js";
 import { synonymsOf } from "./synonyms.js";
-import { isCjk, tokenize } from "./tokenize.js";
+import { isCjk, tokenize, wordTokens, words } from "./tokenize.js";
 
 export interface ToolDoc {
   server: string; // backend name, e.g. "filesystem"
@@ -67,8 +69,6 @@ export interface RankConfig {
   synonymWeight: number;
   /** try synonyms only for query words that match fewer than this many tools */
   synonymMaxHits: number;
-  /** weight of the server-level match (server name, description, all its tools) added to a tool's score */
-  serverWeight: number;
 }
 
 export const DEFAULT_CONFIG: RankConfig = {
@@ -84,29 +84,15 @@ export const DEFAULT_CONFIG: RankConfig = {
   synonyms: synonymsOf,
   synonymWeight: 0.35,
   synonymMaxHits: 3,
-  serverWeight: 0,
 };
 
-interface IndexedDoc {
-  id: number;
-  name: string;
-  title: string;
-  description: string;
-  params: string;
-  paramDescriptions: string;
-  server: string;
-  serverDescription: string;
-}
-
 interface TermGroup {
+  /** the query word's index term */
+  term: string;
+  /** the raw word, for synonym lookup */
+  word: string;
+  /** how often it occurs in the query */
   weight: number;
-  /** index term → weight (the word itself at 1, its synonyms lower) */
-  alts: Map<string, number>;
-}
-
-interface SearchContext {
-  cache: Map<string, Map<number, number>>;
-  filter: ((r: { id: unknown }) => boolean) | undefined;
 }
 
 interface Ranked {
@@ -115,6 +101,7 @@ interface Ranked {
 }
 
 const DEFAULT_LIMIT = 10;
+const EMPTY_FIELD = { terms: [] as string[], length: 0 };
 const TERM_CACHE_MAX = 200_000;
 const IDENT = /^[\p{L}\p{N}_\-./:]+$/u;
 
@@ -161,33 +148,28 @@ function drop<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 /** A live index: the gateway replaces one backend's tools when its list changes. */
 export class ToolIndex {
   private readonly cfg: RankConfig;
-  private readonly mini: MiniSearch<IndexedDoc>;
-  private readonly serverMini: MiniSearch<{ id: string; name: string; description: string; tools: string }>;
+  private readonly boosts: Float64Array;
+  private readonly index = new Bm25Index(FIELDS.length);
   private readonly docs = new Map<number, ToolDoc>();
   private readonly byServer = new Map<string, number[]>();
   /** lowercased "name" and "server/name" → ids */
   private readonly exact = new Map<string, number[]>();
   /** nameKey(name) → ids */
   private readonly byNameKey = new Map<string, number[]>();
-  private nextId = 1;
   private readonly termCache = new Map<string, string | null>();
+  private readonly wordCache = new Map<string, string[]>();
+  private nextId = 0;
+  /** [lowercased name, id], sorted by name; rebuilt lazily after changes (for prefix lookups) */
+  private sortedNames: [string, number][] | undefined;
+  // Score buffers, indexed by document number, reused across searches (all zero between searches).
+  private term0 = new Float64Array(0);
+  private term1 = new Float64Array(0);
+  private sum = new Float64Array(0);
+  private matched = new Float64Array(0);
 
   constructor(config: Partial<RankConfig> = {}) {
     this.cfg = { ...DEFAULT_CONFIG, ...config };
-    this.mini = new MiniSearch<IndexedDoc>({
-      idField: "id",
-      fields: [...FIELDS],
-      storeFields: [],
-      tokenize,
-      processTerm: (token) => this.term(token),
-    });
-    this.serverMini = new MiniSearch({
-      idField: "id",
-      fields: ["name", "description", "tools"],
-      storeFields: [],
-      tokenize,
-      processTerm: (token) => this.term(token),
-    });
+    this.boosts = Float64Array.from(FIELDS.map((f) => this.cfg.boost[f]));
   }
 
   get size(): number {
@@ -197,38 +179,44 @@ export class ToolIndex {
   replaceServer(server: string, docs: ToolDoc[]): void {
     this.removeServer(server);
     const ids: number[] = [];
-    const batch: IndexedDoc[] = [];
+    const serverField = this.analyze(server);
+    const serverDescriptions = new Map<string, { terms: string[]; length: number }>();
     for (const input of docs) {
-      const doc: ToolDoc = { ...input, server };
+      const doc: ToolDoc = input.server === server ? input : { ...input, server };
       const id = this.nextId++;
       ids.push(id);
       this.docs.set(id, doc);
-      const { names, descriptions } = schemaText(doc.inputSchema);
-      batch.push({
-        id,
-        name: doc.name,
-        title: doc.title ?? "",
-        description: doc.description ?? "",
-        params: names,
-        paramDescriptions: descriptions,
-        server,
-        serverDescription: doc.serverDescription ?? "",
-      });
+      const sd = doc.serverDescription ?? "";
+      let sdField = serverDescriptions.get(sd);
+      if (!sdField) {
+        sdField = this.analyze(sd);
+        serverDescriptions.set(sd, sdField);
+      }
+      this.index.add(id, this.fields(doc, serverField, sdField));
       push(this.exact, doc.name.toLowerCase(), id);
       push(this.exact, `${server}/${doc.name}`.toLowerCase(), id);
       push(this.byNameKey, nameKey(doc.name), id);
     }
-    if (ids.length === 0) return;
-    this.mini.addAll(batch);
-    this.byServer.set(server, ids);
-    if (this.cfg.serverWeight > 0) {
-      this.serverMini.add({
-        id: server,
-        name: server,
-        description: docs.find((d) => d.serverDescription)?.serverDescription ?? "",
-        tools: docs.map((d) => `${d.name} ${d.title ?? ""} ${d.description ?? ""}`).join(" "),
-      });
-    }
+    if (ids.length > 0) this.byServer.set(server, ids);
+    this.sortedNames = undefined;
+  }
+
+  /** A tool's analyzed fields, in FIELDS order. */
+  private fields(
+    doc: ToolDoc,
+    serverField = this.analyze(doc.server),
+    sdField = this.analyze(doc.serverDescription ?? ""),
+  ): { terms: string[]; length: number }[] {
+    const { names, descriptions } = schemaText(doc.inputSchema);
+    return [
+      this.analyze(doc.name),
+      this.analyze(doc.title ?? ""),
+      this.analyze(doc.description ?? ""),
+      this.analyze(names),
+      this.analyze(descriptions),
+      serverField,
+      sdField,
+    ];
   }
 
   removeServer(server: string): void {
@@ -241,11 +229,11 @@ export class ToolIndex {
         drop(this.exact, `${server}/${doc.name}`.toLowerCase(), id);
         drop(this.byNameKey, nameKey(doc.name), id);
       }
+      if (doc) this.index.remove(id, this.fields(doc));
       this.docs.delete(id);
-      this.mini.discard(id);
     }
     this.byServer.delete(server);
-    if (this.serverMini.has(server)) this.serverMini.discard(server);
+    this.sortedNames = undefined;
   }
 
   search(query: string, options: SearchOptions = {}): SearchHit[] {
@@ -253,62 +241,83 @@ export class ToolIndex {
     const q = query.trim();
     if (q === "" || limit === 0 || this.docs.size === 0) return [];
     const serverFilter = options.server;
-    const ctx: SearchContext = {
-      cache: new Map(),
-      filter:
-        serverFilter === undefined
-          ? undefined
-          : (r: { id: unknown }) => this.docs.get(r.id as number)?.server === serverFilter,
-    };
-    const accept = (id: number): boolean => {
-      const doc = this.docs.get(id);
-      return doc !== undefined && (serverFilter === undefined || doc.server === serverFilter);
-    };
+    const accept =
+      serverFilter === undefined ? undefined : (id: number) => this.docs.get(id)?.server === serverFilter;
+    const ok = (id: number): boolean => this.docs.has(id) && (accept === undefined || accept(id));
 
-    const { ranked, ideal } = this.scoreQuery(q, ctx);
-    const norm = (raw: number): number => (ideal > 0 ? Math.min(1, raw / ideal) : 0);
+    this.ensureBuffers();
+    const touched: number[] = [];
+    const { ideal, coordTotal } = this.scoreQuery(q, touched, accept);
+    const sum = this.sum;
+    const matched = this.matched;
+    const coord = this.cfg.coord;
+    const raw = (id: number): number => (sum[id]! > 0 ? sum[id]! * (matched[id]! / coordTotal) ** coord : 0);
+    const norm = (x: number): number => (ideal > 0 ? Math.min(1, x / ideal) : 0);
 
-    // Name matches first: exact name or server/name, the same words as a name, then name prefixes.
-    const first: Ranked[] = [];
-    const seen = new Set<number>();
-    const lower = q.toLowerCase();
-    const rawScore = new Map(ranked.map((r) => [r.id, r.score]));
-    const add = (id: number, score: number): void => {
-      if (seen.has(id) || !accept(id)) return;
-      seen.add(id);
-      first.push({ id, score });
-    };
-    for (const id of this.exact.get(lower) ?? []) add(id, 1);
-    for (const id of this.byNameKey.get(nameKey(q)) ?? []) add(id, 1);
-    if (IDENT.test(q) && lower.length >= 3) {
-      const slash = lower.indexOf("/");
-      const server = slash > 0 ? lower.slice(0, slash) : undefined;
-      const prefix = slash > 0 ? lower.slice(slash + 1) : lower;
-      const prefixed: Ranked[] = [];
-      if (prefix.length > 0) {
-        for (const [id, doc] of this.docs) {
-          if (seen.has(id) || (server !== undefined && doc.server.toLowerCase() !== server)) continue;
-          if (doc.name.toLowerCase().startsWith(prefix)) prefixed.push({ id, score: norm(rawScore.get(id) ?? 0) });
+    try {
+      // Name matches first: exact name or server/name, the same words as a name, then name prefixes.
+      const out: Ranked[] = [];
+      const seen = new Set<number>();
+      const add = (id: number, score: number): void => {
+        if (seen.has(id) || !ok(id)) return;
+        seen.add(id);
+        out.push({ id, score });
+      };
+      const lower = q.toLowerCase();
+      for (const id of this.exact.get(lower) ?? []) add(id, 1);
+      for (const id of this.byNameKey.get(nameKey(q)) ?? []) add(id, 1);
+      if (IDENT.test(q) && lower.length >= 3 && out.length < limit) {
+        const slash = lower.indexOf("/");
+        const server = slash > 0 ? lower.slice(0, slash) : undefined;
+        const prefix = slash > 0 ? lower.slice(slash + 1) : lower;
+        const prefixed: Ranked[] = [];
+        if (prefix.length > 0) {
+          for (const id of this.namesStartingWith(prefix)) {
+            if (seen.has(id)) continue;
+            if (server !== undefined && this.docs.get(id)?.server.toLowerCase() !== server) continue;
+            prefixed.push({ id, score: norm(raw(id)) });
+          }
         }
+        prefixed.sort((a, b) => b.score - a.score || a.id - b.id);
+        for (const r of prefixed) add(r.id, r.score);
       }
-      prefixed.sort((a, b) => b.score - a.score || a.id - b.id);
-      for (const r of prefixed) add(r.id, r.score);
-    }
 
-    const out: Ranked[] = [...first];
-    for (const r of ranked) {
-      if (out.length >= limit) break;
-      if (seen.has(r.id) || !accept(r.id)) continue;
-      seen.add(r.id);
-      out.push({ id: r.id, score: norm(r.score) });
+      // Then the best text matches (top-k selection over the touched documents).
+      for (const r of topK(touched, raw, limit + seen.size)) {
+        if (out.length >= limit) break;
+        add(r.id, norm(r.score));
+      }
+      const top = out.slice(0, limit);
+      // Keep scores non-increasing down the list (name matches may outrank stronger text matches).
+      for (let i = top.length - 2; i >= 0; i--) top[i]!.score = Math.max(top[i]!.score, top[i + 1]!.score);
+      return top.map((r) => {
+        const doc = this.docs.get(r.id)!;
+        return { server: doc.server, tool: doc.name, score: round3(r.score), doc };
+      });
+    } finally {
+      for (const id of touched) {
+        sum[id] = 0;
+        matched[id] = 0;
+      }
     }
-    const top = out.slice(0, limit);
-    // Keep scores non-increasing down the list (name matches may outrank stronger text matches).
-    for (let i = top.length - 2; i >= 0; i--) top[i]!.score = Math.max(top[i]!.score, top[i + 1]!.score);
-    return top.map((r) => {
-      const doc = this.docs.get(r.id)!;
-      return { server: doc.server, tool: doc.name, score: round3(r.score), doc };
-    });
+  }
+
+  /** Ids of the tools whose lowercased name starts with `prefix`. */
+  private namesStartingWith(prefix: string): number[] {
+    this.sortedNames ??= [...this.docs]
+      .map(([id, doc]): [string, number] => [doc.name.toLowerCase(), id])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    const names = this.sortedNames;
+    let lo = 0;
+    let hi = names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (names[mid]![0] < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let i = lo; i < names.length && names[i]![0].startsWith(prefix); i++) out.push(names[i]![1]);
+    return out;
   }
 
   /** Normalize one token into an index term (null drops it). Memoized: vocabularies are small. */
@@ -324,115 +333,152 @@ export class ToolIndex {
     return t;
   }
 
-  /** Query → one group per distinct index term; synonyms are looked up later, only if needed. */
-  private queryTerms(query: string): { groups: TermGroup[]; words: Map<string, string> } {
+  /** Index terms of one separator-free word. Memoized: words repeat across tools. */
+  private wordTerms(word: string): string[] {
+    let terms = this.wordCache.get(word);
+    if (terms) return terms;
+    terms = [];
+    for (const tok of wordTokens(word)) {
+      const t = this.term(tok);
+      if (t) terms.push(t);
+    }
+    if (this.wordCache.size > TERM_CACHE_MAX) this.wordCache.clear();
+    this.wordCache.set(word, terms);
+    return terms;
+  }
+
+  /** Field text → index terms, and the field's length for BM25 (its number of terms). */
+  private analyze(text: string): { terms: string[]; length: number } {
+    if (!text) return EMPTY_FIELD;
+    const terms: string[] = [];
+    for (const w of words(text)) for (const t of this.wordTerms(w)) terms.push(t);
+    return { terms, length: terms.length };
+  }
+
+  /** Query → one group per distinct index term. */
+  private queryTerms(query: string): TermGroup[] {
     const groups = new Map<string, TermGroup>();
-    const words = new Map<string, string>(); // index term → first raw word, for synonym lookup
     for (const tok of tokenize(query)) {
       const t = this.term(tok);
       if (!t) continue;
       const g = groups.get(t);
       if (g) g.weight += 1;
-      else {
-        groups.set(t, { weight: 1, alts: new Map([[t, 1]]) });
-        words.set(t, tok);
-      }
+      else groups.set(t, { term: t, word: tok, weight: 1 });
     }
-    return { groups: [...groups.values()], words };
+    return [...groups.values()];
   }
 
-  /** BM25 scores of one index term over all tools (prefix and fuzzy variants included). */
-  private termScores(term: string, ctx: SearchContext): Map<number, number> {
-    const cached = ctx.cache.get(term);
-    if (cached) return cached;
-    const cfg = this.cfg;
-    const res = this.mini.search(term, {
-      tokenize: (s) => [s],
-      processTerm: (s) => s,
-      boost: cfg.boost,
-      bm25: cfg.bm25,
-      prefix: !isCjk(term) && term.length >= cfg.prefixMin,
-      fuzzy: !isCjk(term) && term.length >= cfg.fuzzyMin ? 1 : false,
-      weights: { prefix: cfg.prefixWeight, fuzzy: cfg.fuzzyWeight },
-      ...(ctx.filter ? { filter: ctx.filter } : {}),
-    });
-    const m = new Map<number, number>();
-    for (const r of res) m.set(r.id as number, r.score);
-    ctx.cache.set(term, m);
-    return m;
+  private ensureBuffers(): void {
+    const cap = this.index.capacity;
+    if (this.sum.length >= cap) return;
+    const size = Math.max(cap, this.sum.length * 2, 64);
+    this.term0 = new Float64Array(size);
+    this.term1 = new Float64Array(size);
+    this.sum = new Float64Array(size);
+    this.matched = new Float64Array(size);
   }
 
-  /** Scores of a term group: the word itself, or (if it is rare) the best of its synonyms, weighted. */
-  private groupScores(term: string, word: string, ctx: SearchContext): Map<number, number> {
-    const own = this.termScores(term, ctx);
+  /** BM25 of one query term (with its prefix and typo variants) into `into`; returns the touched ids. */
+  private scoreTerm(term: string, into: Float64Array, accept: ((id: number) => boolean) | undefined): number[] {
     const cfg = this.cfg;
-    if (!cfg.synonyms || own.size >= cfg.synonymMaxHits || isCjk(term)) return own;
-    const syns = cfg.synonyms(word);
-    if (!syns || syns.length === 0) return own;
-    const out = new Map(own);
-    const tried = new Set<string>([term]);
-    for (const s of syns) {
-      const st = this.term(s);
-      if (!st || tried.has(st)) continue;
-      tried.add(st);
-      for (const [id, sc] of this.termScores(st, ctx)) {
-        const w = cfg.synonymWeight * sc;
-        if (w > (out.get(id) ?? 0)) out.set(id, w);
-      }
+    const touched: number[] = [];
+    if (isCjk(term)) {
+      this.index.scoreTerm(term, 1, this.boosts, cfg.bm25, into, touched, accept);
+      return touched;
     }
-    return out;
+    for (const [t, w] of this.index.expand(term, cfg)) {
+      this.index.scoreTerm(t, w, this.boosts, cfg.bm25, into, touched, accept);
+    }
+    return touched;
   }
 
-  /** Rank all tools matching any query term; `ideal` is the score of a tool that is best on every term. */
-  private scoreQuery(query: string, ctx: SearchContext): { ranked: Ranked[]; ideal: number } {
+  /**
+   * Fill this.sum / this.matched for every tool matching a query word. `ideal` is the summed score
+   * of a tool that would be the best on every word; `coordTotal` the IDF weight of all query words.
+   */
+  private scoreQuery(
+    query: string,
+    touched: number[],
+    accept: ((id: number) => boolean) | undefined,
+  ): { ideal: number; coordTotal: number } {
     const cfg = this.cfg;
-    const { groups, words } = this.queryTerms(query);
     const n = this.docs.size;
-    const combined = new Map<number, { sum: number; matched: number }>();
-    let totalCoord = 0;
+    const { term0, term1, sum, matched } = this;
     let ideal = 0;
-    for (const g of groups) {
-      const term = g.alts.keys().next().value as string;
-      const m = this.groupScores(term, words.get(term) ?? term, ctx);
+    let coordTotal = 0;
+    for (const g of this.queryTerms(query)) {
+      const own = this.scoreTerm(g.term, term0, accept);
+      // A word (almost) no tool has: also try its general English synonyms, at lower weight.
+      if (cfg.synonyms && own.length < cfg.synonymMaxHits && !isCjk(g.term)) {
+        const tried = new Set<string>([g.term]);
+        for (const syn of cfg.synonyms(g.word) ?? []) {
+          const st = this.term(syn);
+          if (!st || tried.has(st)) continue;
+          tried.add(st);
+          const ids = this.scoreTerm(st, term1, accept);
+          for (const id of ids) {
+            const v = cfg.synonymWeight * term1[id]!;
+            if (v > term0[id]!) {
+              if (term0[id] === 0) own.push(id);
+              term0[id] = v;
+            }
+            term1[id] = 0;
+          }
+        }
+      }
       const w = g.weight;
       // IDF of the word, for the coordination share (a word no tool has still counts as missed).
-      const c = cfg.coord > 0 ? w * Math.log(1 + (n - m.size + 0.5) / (m.size + 0.5)) : w;
-      totalCoord += c;
+      const c = cfg.coord > 0 ? w * Math.log(1 + (n - own.length + 0.5) / (own.length + 0.5)) : w;
+      coordTotal += c;
       let best = 0;
-      for (const [id, s] of m) {
+      for (const id of own) {
+        const s = term0[id]!;
+        term0[id] = 0;
         if (s > best) best = s;
-        const e = combined.get(id);
-        if (e) {
-          e.sum += w * s;
-          e.matched += c;
-        } else combined.set(id, { sum: w * s, matched: c });
+        if (sum[id] === 0) touched.push(id);
+        sum[id] = sum[id]! + w * s;
+        matched[id] = matched[id]! + c;
       }
-      ideal += w * best;
+      // The ideal counts every word: one no tool has is valued as a typical description match
+      // would be, so half a query matched scores about half.
+      ideal +=
+        best > 0 ? w * best : w * Math.log(1 + (n + 0.5) / 0.5) * cfg.boost.description * (cfg.bm25.d + 1);
     }
-    const tc = totalCoord || 1;
-    let ranked: Ranked[] = [];
-    for (const [id, e] of combined) ranked.push({ id, score: e.sum * (e.matched / tc) ** cfg.coord });
-
-    if (cfg.serverWeight > 0 && ranked.length > 0) {
-      const terms = groups.map((g) => g.alts.keys().next().value as string);
-      const sres = this.serverMini.search(terms.join(" "), {
-        tokenize: (x) => x.split(" "),
-        processTerm: (x) => x,
-        bm25: cfg.bm25,
-        boost: { name: 2, description: 1, tools: 1 },
-      });
-      const smax = sres.length > 0 ? sres[0]!.score : 1;
-      const sscore = new Map(sres.map((r) => [String(r.id), r.score / smax]));
-      const tmax = Math.max(...ranked.map((r) => r.score)) || 1;
-      ranked = ranked.map((r) => ({
-        id: r.id,
-        score: r.score + cfg.serverWeight * tmax * (sscore.get(this.docs.get(r.id)?.server ?? "") ?? 0),
-      }));
-      ideal += cfg.serverWeight * tmax;
-    }
-    ranked.sort((a, b) => b.score - a.score || a.id - b.id);
-    return { ranked, ideal };
+    return { ideal, coordTotal: coordTotal || 1 };
   }
+}
+
+/** The k best of `ids` by `score`, best first (ties: lower id first). */
+function topK(ids: number[], score: (id: number) => number, k: number): Ranked[] {
+  const heap: Ranked[] = []; // min-heap on (score, -id)
+  const worse = (a: Ranked, b: Ranked): boolean => a.score < b.score || (a.score === b.score && a.id > b.id);
+  for (const id of ids) {
+    const r = { id, score: score(id) };
+    if (heap.length < k) {
+      heap.push(r);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i]!, heap[parent]!)) break;
+        [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+        i = parent;
+      }
+    } else if (k > 0 && worse(heap[0]!, r)) {
+      heap[0] = r;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const rr = l + 1;
+        let m = i;
+        if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
+        if (rr < heap.length && worse(heap[rr]!, heap[m]!)) m = rr;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+  }
+  return heap.sort((a, b) => b.score - a.score || a.id - b.id);
 }
 
 /** Pure: rank(query, tools) === new index over tools, searched. */

@@ -1,6 +1,6 @@
 /**
  * General English synonyms, from the `synonyms` npm package (a WordNet-derived dictionary of about
- * 12,000 head words; MIT). Nothing here is specific to tools or to any benchmark.
+ * 12,000 head words; MIT), made symmetric. Nothing here is specific to tools or to any benchmark.
  *
  * Loaded once per process, on first use (about 0.1 s), into a map of single-word synonyms.
  */
@@ -16,15 +16,25 @@ const WORD = /^[a-z]{3,}$/;
 function load(): Map<string, readonly string[]> {
   const require = createRequire(import.meta.url);
   const dict = (require("synonyms") as { dictionary: Dictionary }).dictionary;
-  const out = new Map<string, readonly string[]>();
+  // Symmetric: if the dictionary lists B under A, A is a synonym of B too.
+  const sets = new Map<string, Set<string>>();
+  const link = (a: string, b: string) => {
+    const set = sets.get(a);
+    if (set) set.add(b);
+    else sets.set(a, new Set([b]));
+  };
   for (const head of Object.keys(dict)) {
-    if (!WORD.test(head)) continue;
-    const set = new Set<string>();
+    if (!WORD.test(head) || STOPWORDS.has(head)) continue;
     for (const list of Object.values(dict[head] ?? {})) {
-      for (const w of list) if (w !== head && WORD.test(w) && !STOPWORDS.has(w)) set.add(w);
+      for (const w of list) {
+        if (w === head || !WORD.test(w) || STOPWORDS.has(w)) continue;
+        link(head, w);
+        link(w, head);
+      }
     }
-    if (set.size > 0) out.set(head, [...set]);
   }
+  const out = new Map<string, readonly string[]>();
+  for (const [word, set] of sets) out.set(word, [...set]);
   return out;
 }
 
@@ -38,3 +48,4 @@ export function synonymsOf(word: string): readonly string[] | undefined {
 export function preloadSynonyms(): void {
   table ??= load();
 }
+

@@ -52,6 +52,34 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
+/** The separator-free words of a text (each is then split by `wordTokens`). */
+export function words(text: string): string[] {
+  if (!text) return [];
+  // Fast path for ASCII text (most tool descriptions): split on anything not [A-Za-z0-9].
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127) return text.normalize("NFKC").match(WORD_RE) ?? [];
+    const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (alnum) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      out.push(text.slice(start, i));
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push(text.slice(start));
+  return out;
+}
+
+/** The lowercased tokens of one separator-free word: `tokenize` = words, then wordTokens of each. */
+export function wordTokens(word: string): string[] {
+  const out: string[] = [];
+  splitWord(word, out);
+  return out;
+}
+
 /** True when the token is made of CJK characters (no stemming or stopwords apply). */
 export function isCjk(token: string): boolean {
   return HAS_CJK.test(token);

@@ -1,0 +1,256 @@
+/**
+ * A small multi-field inverted index with BM25+ scoring, prefix and one-typo term expansion.
+ *
+ * It scores exactly like MiniSearch 7 (per-field IDF over all documents, BM25+ with k, b, d, field
+ * boosts, prefix and fuzzy variant weights), which the ranking was first measured with, but it hands
+ * back per-term scores into typed arrays instead of allocating result objects and sorting every match
+ * for every query word: that is what keeps search under 2 ms at 10,000 tools.
+ *
+ * Documents are numbered by the caller (small non-negative integers, never reused). Removal is lazy:
+ * statistics are updated at once, postings of removed documents are skipped and compacted later.
+ */
+export interface Bm25Params {
+  k: number;
+  b: number;
+  d: number;
+}
+
+export interface ExpandOptions {
+  /** match index terms that start with the query term (if the query term is at least this long) */
+  prefixMin: number;
+  prefixWeight: number;
+  /** match index terms one edit away (if the query term is at least this long and is not itself indexed) */
+  fuzzyMin: number;
+  fuzzyWeight: number;
+}
+
+interface Postings {
+  term: string;
+  /** document × FIELD_SLOTS + field, one entry per (document, field) holding the term */
+  keys: number[];
+  tfs: number[];
+  /** live documents with the term, per field */
+  df: number[];
+}
+
+/** Is b within one insertion, deletion or substitution of a? */
+function withinOneEdit(a: string, b: string): boolean {
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > 1) return false;
+  let i = 0;
+  while (i < la && i < lb && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (la === lb) return a.slice(i + 1) === b.slice(i + 1);
+  if (la > lb) return a.slice(i + 1) === b.slice(i);
+  return a.slice(i) === b.slice(i + 1);
+}
+
+const FIELD_SLOTS = 16;
+
+export class Bm25Index {
+  private readonly fieldCount: number;
+  private readonly postings = new Map<string, Postings>();
+  /** field lengths, document × fieldCount + field */
+  private lengths = new Float64Array(0);
+  /** 1 for a live document */
+  private alive = new Uint8Array(0);
+  private top = 0;
+  private readonly totalLength: Float64Array;
+  private live = 0;
+  private dead = 0;
+  private sortedTerms: string[] | undefined;
+  /** index terms by length (for typo lookups), rebuilt with sortedTerms */
+  private termsByLength: Map<number, string[]> | undefined;
+
+  constructor(fieldCount: number) {
+    if (fieldCount > FIELD_SLOTS) throw new Error(`Bm25Index: at most ${FIELD_SLOTS} fields`);
+    this.fieldCount = fieldCount;
+    this.totalLength = new Float64Array(fieldCount);
+  }
+
+  get documentCount(): number {
+    return this.live;
+  }
+
+  /** Highest document number seen + 1 (size for score buffers). */
+  get capacity(): number {
+    return this.top;
+  }
+
+  private grow(doc: number): void {
+    if (doc < this.alive.length) return;
+    const size = Math.max(64, doc + 1, this.alive.length * 2);
+    const lengths = new Float64Array(size * this.fieldCount);
+    lengths.set(this.lengths);
+    const alive = new Uint8Array(size);
+    alive.set(this.alive);
+    this.lengths = lengths;
+    this.alive = alive;
+  }
+
+  /** Add a document: for each field (in order), its normalized terms and its length for BM25. */
+  add(doc: number, fields: readonly { terms: readonly string[]; length: number }[]): void {
+    if (doc < this.alive.length && this.alive[doc]) throw new Error(`Bm25Index: document ${doc} already added`);
+    this.grow(doc);
+    const base = doc * this.fieldCount;
+    for (let f = 0; f < this.fieldCount; f++) {
+      const field = fields[f];
+      if (!field) continue;
+      this.lengths[base + f] = field.length;
+      this.totalLength[f] = this.totalLength[f]! + field.length;
+      const key = doc * FIELD_SLOTS + f;
+      for (const term of field.terms) {
+        let p = this.postings.get(term);
+        if (!p) {
+          p = { term, keys: [], tfs: [], df: new Array<number>(this.fieldCount).fill(0) };
+          this.postings.set(term, p);
+          this.sortedTerms = undefined;
+        }
+        // Postings are appended document by document, field by field: a repeat of the term in this
+        // field is always the list's last entry.
+        const last = p.keys.length - 1;
+        if (last >= 0 && p.keys[last] === key) {
+          p.tfs[last] = p.tfs[last]! + 1;
+          continue;
+        }
+        p.keys.push(key);
+        p.tfs.push(1);
+        p.df[f] = p.df[f]! + 1;
+      }
+    }
+    this.alive[doc] = 1;
+    if (doc >= this.top) this.top = doc + 1;
+    this.live++;
+  }
+
+  /** Remove a document; `fields` must be what it was added with. */
+  remove(doc: number, fields: readonly { terms: readonly string[]; length: number }[]): void {
+    if (doc >= this.alive.length || !this.alive[doc]) return;
+    const base = doc * this.fieldCount;
+    for (let f = 0; f < this.fieldCount; f++) {
+      this.totalLength[f] = this.totalLength[f]! - this.lengths[base + f]!;
+      this.lengths[base + f] = 0;
+      const field = fields[f];
+      if (!field) continue;
+      for (const term of new Set(field.terms)) {
+        const p = this.postings.get(term);
+        if (p) p.df[f] = p.df[f]! - 1;
+      }
+    }
+    this.alive[doc] = 0;
+    this.live--;
+    this.dead++;
+    if (this.dead > 1000 && this.dead > this.live) this.compact();
+  }
+
+  /** Drop postings of removed documents, and terms no live document has. */
+  private compact(): void {
+    for (const [term, p] of this.postings) {
+      const keep: number[] = [];
+      for (let i = 0; i < p.keys.length; i++) if (this.alive[Math.floor(p.keys[i]! / FIELD_SLOTS)]) keep.push(i);
+      if (keep.length === 0) {
+        this.postings.delete(term);
+        this.sortedTerms = undefined;
+        continue;
+      }
+      if (keep.length === p.keys.length) continue;
+      p.keys = keep.map((i) => p.keys[i]!);
+      p.tfs = keep.map((i) => p.tfs[i]!);
+    }
+    this.dead = 0;
+  }
+
+  has(term: string): boolean {
+    const p = this.postings.get(term);
+    return p?.df.some((x) => x > 0) === true;
+  }
+
+  private terms(): string[] {
+    if (!this.sortedTerms) {
+      this.sortedTerms = [...this.postings.keys()].sort();
+      this.termsByLength = new Map();
+      for (const t of this.sortedTerms) {
+        const list = this.termsByLength.get(t.length);
+        if (list) list.push(t);
+        else this.termsByLength.set(t.length, [t]);
+      }
+    }
+    return this.sortedTerms;
+  }
+
+  /** Index terms derived from a query term, with their weights: itself, prefix and one-typo variants. */
+  expand(term: string, opts: ExpandOptions): [string, number][] {
+    const out: [string, number][] = [];
+    const exact = this.has(term);
+    if (exact) out.push([term, 1]);
+    const n = term.length;
+    const sorted = opts.prefixMin <= n || opts.fuzzyMin <= n ? this.terms() : undefined;
+    const prefixed = new Set<string>();
+    if (sorted && n >= opts.prefixMin) {
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (sorted[mid]! < term) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < sorted.length && sorted[i]!.startsWith(term); i++) {
+        const t = sorted[i]!;
+        if (t === term) continue;
+        const distance = t.length - n;
+        out.push([t, (opts.prefixWeight * t.length) / (t.length + 0.3 * distance)]);
+        prefixed.add(t);
+      }
+    }
+    if (sorted && !exact && n >= opts.fuzzyMin) {
+      for (let len = n - 1; len <= n + 1; len++) {
+        for (const t of this.termsByLength?.get(len) ?? []) {
+          if (t === term || prefixed.has(t) || !withinOneEdit(term, t)) continue;
+          out.push([t, (opts.fuzzyWeight * t.length) / (t.length + 1)]);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Add weight × BM25+ of `term` for every live document into `scores` (by document number),
+   * recording newly touched documents in `touched`. `accept` filters documents.
+   */
+  scoreTerm(
+    term: string,
+    weight: number,
+    boosts: ArrayLike<number>,
+    params: Bm25Params,
+    scores: Float64Array,
+    touched: number[],
+    accept?: (doc: number) => boolean,
+  ): void {
+    const p = this.postings.get(term);
+    if (!p || this.live === 0) return;
+    const { k, b, d } = params;
+    const n = this.live;
+    const idf = new Float64Array(this.fieldCount);
+    const avg = new Float64Array(this.fieldCount);
+    for (let f = 0; f < this.fieldCount; f++) {
+      const df = p.df[f]!;
+      idf[f] = df > 0 ? Math.log(1 + (n - df + 0.5) / (df + 0.5)) * boosts[f]! * weight : 0;
+      avg[f] = this.totalLength[f]! / n || 1;
+    }
+    const { keys, tfs } = p;
+    const { alive, lengths, fieldCount: fc } = this;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const doc = Math.floor(key / FIELD_SLOTS);
+      if (!alive[doc]) continue;
+      const f = key - doc * FIELD_SLOTS;
+      const w = idf[f]!;
+      if (w === 0) continue;
+      if (accept && !accept(doc)) continue;
+      const tf = tfs[i]!;
+      const s = w * (d + (tf * (k + 1)) / (tf + k * (1 - b + (b * lengths[doc * fc + f]!) / avg[f]!)));
+      if (scores[doc] === 0) touched.push(doc);
+      scores[doc] = scores[doc]! + s;
+    }
+  }
+}

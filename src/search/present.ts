@@ -1,0 +1,57 @@
+/**
+ * What `search_tools` shows a model for each hit: enough to choose and call the tool, no more.
+ * The description is cut to its lead (the first paragraph, whole sentences, at most ~300
+ * characters): MCP tool descriptions often go on with usage notes, examples and caveats that do
+ * not decide the choice. The input schema comes whole, so the model can call the tool at once.
+ */
+import type { SearchHit } from "./rank.js";
+
+export interface PresentedHit {
+  /** "server/tool": the name to pass to the call meta-tool */
+  name: string;
+  server: string;
+  tool: string;
+  /** 0..1; 1 = exact name or a tool that is the best match on every query word */
+  score: number;
+  title?: string;
+  description?: string;
+  inputSchema?: Record<string, unknown>;
+}
+
+const MIN_LEAD = 40;
+
+/** The lead of a description: first paragraph, whole sentences up to `max` characters. */
+export function trimDescription(text: string | undefined, max = 300): string {
+  if (!text) return "";
+  const paragraphs = text
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/\s+/g, " ").trim())
+    .filter((p) => p.length > 0);
+  if (paragraphs.length === 0) return "";
+  // The first paragraph, or more while it is too short to say anything (a heading, "Usage:").
+  let lead = paragraphs[0]!;
+  for (let i = 1; i < paragraphs.length && lead.length < MIN_LEAD; i++) lead = `${lead} ${paragraphs[i]!}`;
+  if (lead.length <= max) return lead;
+  // Whole sentences that fit.
+  const sentences = lead.match(/[^.!?。！？]+(?:[.!?。！？]+|$)/g) ?? [lead];
+  let out = "";
+  for (const s of sentences) {
+    const next = (out + s).trim();
+    if (next.length > max) break;
+    out = next;
+  }
+  if (out.length >= MIN_LEAD) return out;
+  // One long sentence: cut at a word boundary.
+  const cut = lead.slice(0, max - 1);
+  const space = cut.lastIndexOf(" ");
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:]+$/, "")}…`;
+}
+
+export function presentHit(hit: SearchHit, maxDescription = 300): PresentedHit {
+  const out: PresentedHit = { name: `${hit.server}/${hit.tool}`, server: hit.server, tool: hit.tool, score: hit.score };
+  if (hit.doc.title) out.title = hit.doc.title;
+  const description = trimDescription(hit.doc.description, maxDescription);
+  if (description) out.description = description;
+  if (hit.doc.inputSchema) out.inputSchema = hit.doc.inputSchema;
+  return out;
+}
