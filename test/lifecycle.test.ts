@@ -192,7 +192,7 @@ describe('idle stop', () => {
   const idleSpawns = tempPath('idle-spawns');
   const ctx = useGateway(() => ({
     backends: {
-      idler: fixtureBackend(['--name', idleMarker], { idle_timeout_ms: 400, env: { FIXTURE_SPAWN_LOG: idleSpawns } }),
+      idler: fixtureBackend(['--name', idleMarker], { idle_timeout_ms: 1500, env: { FIXTURE_SPAWN_LOG: idleSpawns } }),
       keeper: fixtureBackend(['--name', keepMarker], { idle_timeout_ms: 0 }),
     },
   }));
@@ -228,7 +228,7 @@ describe('idle stop', () => {
   it('idle_timeout_ms: 0 never stops the backend', async () => {
     const { client } = ctx;
     const pid = pidOf(await client.call('invoke', { server: 'keeper', tool: 'pid' }));
-    await sleep(1500); // well past the other backend's 400 ms
+    await sleep(2000); // past the other backend's 1500 ms
     expect(isLive(pid)).toBe(true);
     expect(pidOf(await client.call('invoke', { server: 'keeper', tool: 'pid' }))).toBe(pid);
     expect(await statusOf(client, 'keeper')).toMatchObject({ state: 'ready' });
@@ -240,7 +240,8 @@ describe('many start / idle-stop cycles behind an sh -c launcher', () => {
   const lingerMarker = newMarker('linger');
   const plainSpawns = tempPath('cycle-spawns');
   const ctx = useGateway(() => ({
-    defaults: { idle_timeout_ms: 300 },
+    // Long enough that the process listing right after each call sees the backend still up on a loaded machine.
+    defaults: { idle_timeout_ms: 1500 },
     backends: {
       // sh stays the parent of the fixture (a grandchild of the gateway).
       plain: shLauncher(plainMarker, [], { env: { FIXTURE_SPAWN_LOG: plainSpawns } }),
