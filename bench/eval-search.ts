@@ -33,13 +33,13 @@ export interface DatasetResult {
   ours: Figures;
 }
 
-interface Query {
+export interface Query {
   query: string;
   expected_groups: string[][];
   type?: string;
 }
 
-interface Dataset {
+export interface Dataset {
   name: string;
   tools: ToolDoc[];
   queries: Query[];
@@ -189,6 +189,49 @@ export function evalSearch(datasets: Dataset[] = loadDatasets()): DatasetResult[
   }));
 }
 
+/**
+ * One change at a time, cumulative, on the gateway's engine (for the README table): each row adds
+ * one measured change to the row above; the last row is the shipped default.
+ */
+const PLAIN = { stopwords: false, stem: null, coord: 0, synonyms: null } as const;
+export const ABLATION: [string, Partial<RankConfig>][] = [
+  [
+    "our tokenizer, same 3 fields, plain BM25 sum",
+    {
+      ...PLAIN,
+      prefixMin: Number.POSITIVE_INFINITY,
+      fuzzyMin: Number.POSITIVE_INFINITY,
+      boost: { name: 1, title: 0, description: 1, params: 1, paramDescriptions: 0, server: 0, serverDescription: 0 },
+    },
+  ],
+  [
+    "+ all 7 fields, boosted",
+    { ...PLAIN, prefixMin: Number.POSITIVE_INFINITY, fuzzyMin: Number.POSITIVE_INFINITY },
+  ],
+  ["+ prefix (4+ letters) and typo (6+, unknown words)", PLAIN],
+  ["+ stopwords", { stem: null, coord: 0, synonyms: null }],
+  ["+ Porter2 stemming", { coord: 0, synonyms: null }],
+  ["+ IDF-weighted coordination", { synonyms: null }],
+  ["+ synonyms for rare words (default)", {}],
+];
+
+export function ablation(datasets: Dataset[] = loadDatasets()): string {
+  const lines = [
+    `| step | ${datasets.map((d) => `${d.name} R@5 / R@10`).join(" | ")} |`,
+    `|---|${datasets.map(() => "---").join("|")}|`,
+  ];
+  const row = (label: string, rankerOf: (tools: ToolDoc[]) => Ranker) =>
+    `| ${label} | ${datasets
+      .map((d) => {
+        const f = score(d.queries, rankerOf(d.tools));
+        return `${f3(f.r5)} / ${f3(f.r10)}`;
+      })
+      .join(" | ")} |`;
+  lines.push(row("MiniSearch defaults", baselineRanker));
+  for (const [label, cfg] of ABLATION) lines.push(row(label, (tools) => oursRanker(tools, cfg)));
+  return lines.join("\n");
+}
+
 const f3 = (x: number) => x.toFixed(3);
 
 export function formatTable(results: DatasetResult[]): string {
@@ -214,6 +257,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const t0 = performance.now();
     const results = evalSearch();
     console.log(formatTable(results));
+    if (process.argv.includes("--ablation")) console.log(`\n${ablation()}`);
     console.log(
       `\nrecall@k: share of needed tools (expected_groups) with a member in the top k, per query, averaged; ` +
         `per-group recall@10 = recall@10. (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
