@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { getAt, locateNode } from './yaml-location.js';
 import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -118,25 +119,4 @@ function knownKeysAt(path: (string | number)[]): string[] {
   if (path.at(-1) === 'circuit_breaker') return ['failures', 'reset_ms'];
   if (path.at(-1) === 'rate_limit') return ['calls', 'per_ms'];
   return sections[path.join('.')] ?? [];
-}
-
-function getAt(value: unknown, path: (string | number)[]): unknown {
-  let v = value;
-  for (const k of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
-  return v;
-}
-
-/** line:col of the deepest node of `path` present in the document (of its key, with `atKey`). */
-function locateNode(doc: Document, lines: LineCounter, path: (string | number)[], atKey = false): { line?: number; col?: number } {
-  if (atKey && path.length > 0) {
-    const parent = doc.getIn(path.slice(0, -1), true);
-    const pair = isMap(parent) ? parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === path.at(-1)) : undefined;
-    const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-    if (range) return lines.linePos(range[0]);
-  }
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range) return lines.linePos(node.range[0]);
-  }
-  return {};
 }
