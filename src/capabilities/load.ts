@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { getAt, locateNode } from '../config/yaml-location.js';
 import { join, relative } from 'node:path';
 import type { ToolAnnotations } from '@modelcontextprotocol/client';
-import { type Document, isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type ConfigProblem, formatProblem } from '../config/load.js';
 import { suggest } from '../search/suggest.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { getAt, locateNode } from './yaml-location.js';
 import { dirname, resolve } from 'node:path';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { suggest } from '../search/suggest.js';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
