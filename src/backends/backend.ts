@@ -129,6 +129,8 @@ export class Backend implements ToolSource {
               continue;
             }
             if (isConnectionLost(error) && repeatable && canRetry) continue;
+            // A crashed child's last stderr lines may still be in the pipe: wait briefly for them.
+            if (isConnectionLost(error)) await Promise.race([connection.stderrEnded, new Promise((r) => setTimeout(r, 250))]);
             throw this.explain(error);
           }
         }

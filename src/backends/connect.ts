@@ -17,6 +17,8 @@ export interface Connection {
   close(): Promise<void>;
   /** After an unexpected exit: end whatever the dead child left behind (e.g. an npx grandchild). */
   reapOrphans(): Promise<void>;
+  /** Resolves once the child's stderr has ended (at once for HTTP), so a crash report holds its last lines. */
+  stderrEnded: Promise<void>;
 }
 
 /** How long a stdio child may take to exit after its stdin closes, and then after SIGTERM. */
@@ -71,8 +73,10 @@ async function connectStdio(name: string, config: StdioBackendConfig, hooks: Con
     stderr: 'pipe',
   });
   const stderr = transport.stderr as Readable | null;
+  let stderrEnded = Promise.resolve();
   if (stderr) {
-    createInterface({ input: stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', hooks.onStderrLine);
+    const lines = createInterface({ input: stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', hooks.onStderrLine);
+    stderrEnded = new Promise((resolve) => lines.once('close', () => resolve()));
   }
   const client = newClient(name, hooks, 'legacy');
   const abandon = async () => {
@@ -92,6 +96,7 @@ async function connectStdio(name: string, config: StdioBackendConfig, hooks: Con
     client,
     transport: 'stdio',
     pid,
+    stderrEnded,
     close: async () => {
       const current = pid && isAlive(pid) ? processTree(pid) : [];
       const all = [...new Set([...tree, ...current])];
@@ -111,7 +116,7 @@ async function connectStdio(name: string, config: StdioBackendConfig, hooks: Con
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function httpConnection(client: Client, transport: 'streamable-http' | 'sse'): Connection {
-  return { client, transport, close: () => client.close().catch(() => {}), reapOrphans: async () => {} };
+  return { client, transport, close: () => client.close().catch(() => {}), reapOrphans: async () => {}, stderrEnded: Promise.resolve() };
 }
 
 async function connectHttp(name: string, config: HttpBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
