@@ -35,7 +35,9 @@ export class Backend implements ToolSource {
   private tools?: Tool[];
   private connection?: Connection;
   private starting?: Promise<Connection>;
-  private readonly stderrTail: string[] = [];
+  /** The current process's last stderr lines; each start gets a fresh list (crash reports keep theirs). */
+  private stderrTail: string[] = [];
+  private readonly tails = new WeakMap<Connection, string[]>();
   private readonly guard: CallGuard;
   /** Failed starts and unexpected exits since the last successful call. */
   private failures = 0;
@@ -131,7 +133,7 @@ export class Backend implements ToolSource {
             if (isConnectionLost(error) && repeatable && canRetry) continue;
             // A crashed child's last stderr lines may still be in the pipe: wait briefly for them.
             if (isConnectionLost(error)) await Promise.race([connection.stderrEnded, new Promise((r) => setTimeout(r, 250))]);
-            throw this.explain(error);
+            throw this.explain(error, connection);
           }
         }
       } finally {
@@ -142,9 +144,9 @@ export class Backend implements ToolSource {
   }
 
   /** Timeouts and lost connections as the typed errors the meta-tools report. */
-  private explain(error: unknown): unknown {
+  private explain(error: unknown, connection: Connection): unknown {
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) return new CallTimeoutError(this.name, this.config.timeoutMs);
-    if (isConnectionLost(error)) return new ConnectionLostError(this.name, describeError(error), this.recentStderr().split('\n').slice(-10).join('\n'));
+    if (isConnectionLost(error)) return new ConnectionLostError(this.name, describeError(error), (this.tails.get(connection) ?? []).slice(-10).join('\n'));
     return error;
   }
 
@@ -176,7 +178,8 @@ export class Backend implements ToolSource {
 
   private async start(): Promise<Connection> {
     this.state = 'starting';
-    this.stderrTail.length = 0;
+    const tail: string[] = [];
+    this.stderrTail = tail;
     const timeoutMs = this.config.connectTimeoutMs;
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(new Error(`timed out after ${timeoutMs} ms while starting and listing tools`)), timeoutMs);
@@ -193,11 +196,12 @@ export class Backend implements ToolSource {
             if (attempt.connection === this.connection) this.setTools(tools);
           },
           onClosed: () => this.onConnectionClosed(attempt),
-          onStderrLine: (line) => this.onStderrLine(line),
+          onStderrLine: (line) => this.onStderrLine(tail, line),
         },
         timer.signal,
       );
       attempt.connection = connection;
+      this.tails.set(connection, tail);
       try {
         const { tools } = await connection.client.listTools(undefined, { signal: timer.signal, timeout: timeoutMs, cacheMode: 'refresh' });
         this.connection = connection;
@@ -259,9 +263,9 @@ export class Backend implements ToolSource {
     this.idleTimer.unref();
   }
 
-  private onStderrLine(line: string): void {
-    this.stderrTail.push(line);
-    if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+  private onStderrLine(tail: string[], line: string): void {
+    tail.push(line);
+    if (tail.length > STDERR_TAIL_LINES) tail.shift();
     this.deps.logger.info({ backend: this.name, stderr: line }, 'backend stderr');
   }
 
