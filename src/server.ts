@@ -10,7 +10,6 @@ import { type Logger, silentLogger } from './log.js';
 import { metaToolDefinitions } from './meta/definitions.js';
 import { metaServerFactory } from './meta/server.js';
 import { ToolIndex } from './search/rank.js';
-import { preloadSynonyms } from './search/synonyms.js';
 import { loadCapabilitySources } from './capabilities/sources.js';
 
 export interface RunningGateway {
@@ -56,8 +55,6 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
   const capabilities = await loadCapabilities(config, logger);
   for (const problem of capabilities.problems) logger.warn({ problem }, 'capability file skipped');
   pool.apply(config.backends, capabilities.sources);
-  // Load the synonym list soon after start-up, so the first search does not pay for it (~0.15 s).
-  setTimeout(preloadSynonyms, 1000).unref();
 
   let definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
   const http = createHttpApp({

@@ -11,7 +11,7 @@ import {
   localhostAllowedOrigins,
   type Server,
 } from '@modelcontextprotocol/server';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { SessionStore } from './sessions.js';
@@ -49,14 +49,21 @@ export function createHttpApp({ server, newMcpServer, health, reload, logger }: 
   // not JSON gets a JSON-RPC Parse error (-32700) instead of a plain-text 400.
   const app = new Hono<{ Variables: { parsedBody: unknown } }>();
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(server.host);
-  if (server.allowed_hosts) app.use('*', hostHeaderValidation([...localhostAllowedHostnames(), ...server.allowed_hosts]));
-  else if (loopback) app.use('*', hostHeaderValidation(localhostAllowedHostnames()));
+  if (server.allowed_hosts) app.use('*', memoizedHostCheck(hostHeaderValidation([...localhostAllowedHostnames(), ...server.allowed_hosts])));
+  else if (loopback) app.use('*', memoizedHostCheck(hostHeaderValidation(localhostAllowedHostnames())));
   else logger.warn({ host: server.host }, 'binding beyond loopback without server.allowed_hosts: no DNS rebinding protection');
   if (server.allowed_origins) app.use('*', originValidation([...localhostAllowedOrigins(), ...server.allowed_origins]));
   else if (loopback) app.use('*', originValidation(localhostAllowedOrigins()));
   app.use('*', async (c, next) => {
     if (c.req.method !== 'POST' || !isJsonContentType(c.req.header('content-type'))) return next();
-    const body = await readRequestBody(c.req.raw.clone(), DEFAULT_MAX_REQUEST_BODY_SIZE);
+    // With a Content-Length within the limit, read through @hono/node-server's direct path: no web
+    // Request, ReadableStream or clone is built. Otherwise the bounded streaming reader. Nothing after
+    // this reads the body (every handler gets parsedBody), so no clone is needed either way.
+    const declared = Number(c.req.header('content-length'));
+    const body =
+      declared > 0 && declared <= DEFAULT_MAX_REQUEST_BODY_SIZE
+        ? { tooLarge: false as const, text: await c.req.raw.text() }
+        : await readRequestBody(c.req.raw, DEFAULT_MAX_REQUEST_BODY_SIZE);
     if (body.tooLarge) return c.json(rpcError(-32000, `Payload Too Large: Request body must not exceed ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`), 413);
     try {
       c.set('parsedBody', JSON.parse(body.text) as unknown);
@@ -97,6 +104,25 @@ export function createHttpApp({ server, newMcpServer, health, reload, logger }: 
       await sessions.closeAll();
       await modern.close();
     },
+  };
+}
+
+/**
+ * The SDK's Host check parses the header with new URL() on every request. The verdict depends on the
+ * header value alone, so a value that passed once passes again without the parse (at most 64 remembered).
+ */
+function memoizedHostCheck(check: MiddlewareHandler): MiddlewareHandler {
+  const passed = new Set<string>();
+  return async (c, next) => {
+    const host = c.req.header('host');
+    if (host !== undefined && passed.has(host)) return next();
+    let allowed = false;
+    const response = await check(c, async () => {
+      allowed = true;
+    });
+    if (!allowed) return response;
+    if (host !== undefined && passed.size < 64) passed.add(host);
+    return next();
   };
 }
 
