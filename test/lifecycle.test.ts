@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { argv, descendants, freePort, isLive, parentOf } from './procfs.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,43 +28,9 @@ const tempPath = (what: string) => join(work, `${what}-${++fileSeq}`);
 
 // ------------------------------------------------------------------ /proc ----
 
-/** The state letter of a process (R, S, Z, ...), or undefined when it is gone. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
 
-/** Alive and not a zombie waiting for its reaper. */
-function isLive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const state = processState(pid);
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
 
-function argv(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
 
 interface Proc {
   pid: number;
@@ -96,27 +62,6 @@ function fixtureProcs(marker: string): Proc[] {
 
 const describeProcs = (procs: Proc[]) => procs.map((p) => `${p.pid} (parent ${p.ppid}): ${p.args.join(' ')}`).join('\n');
 
-/** Every descendant of `root`, from the parent links in /proc. */
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const ppid = parentOf(Number(entry));
-    if (ppid === undefined) continue;
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
 
 const spawnCount = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -628,17 +573,6 @@ describe('retries only where they are safe', () => {
 
 const everythingEntry = `${repoRoot}/node_modules/@modelcontextprotocol/server-everything/dist/index.js`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startEverything(port: number): Promise<ChildProcess> {
   const child = spawn(node, [everythingEntry, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });

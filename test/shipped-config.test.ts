@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { descendants, isLive } from './procfs.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,54 +9,8 @@ import { connectClient, type FrontClient, repoRoot, runCli } from './helpers.js'
 
 /** The shipped gateway.yaml, served by the CLI from source, with its three npm reference servers. */
 
-/** Live (non-zombie) process state, or undefined when the pid is gone. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
 
-/** process.kill(pid, 0) succeeds, and the process is not a zombie waiting for a reaper. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const state = processState(pid);
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
 
-/** Every descendant of `root`, from the parent links in /proc/<pid>/stat. */
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // ended while we looked
-    }
-    // Fields after "(comm)": state ppid ...; comm itself may contain spaces and parentheses.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
 
 function cmdline(pid: number): string {
   try {
@@ -161,7 +116,7 @@ describe('the shipped gateway.yaml', () => {
 
     cli!.kill('SIGTERM');
     expect(await exit).toEqual({ code: 0, signal: null });
-    const survivors = tree.filter(isRunning);
+    const survivors = tree.filter(isLive);
     expect(
       survivors.map((pid) => `${pid}: ${cmdline(pid)}`),
       `descendants before SIGTERM:\n${described.join('\n')}`,

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { suggest } from '../search/suggest.js';
-import { ConfigSchema, type GatewayConfig } from './schema.js';
+import { ConfigSchema, type GatewayConfig, KNOWN_KEYS } from './schema.js';
 import { expandEnv } from './env.js';
 
 /** One problem in a config file, located by its YAML path (and line:col when known). */
@@ -104,19 +104,11 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown, locate: Locate):
   return [{ path: path.join('.'), message, ...locate(path) }];
 }
 
-const failsafeKeys = ['timeout_ms', 'connect_timeout_ms', 'idle_timeout_ms', 'max_concurrent', 'max_queue', 'rate_limit', 'circuit_breaker', 'retries'];
-
 /** The keys the schema accepts at a path, for "did you mean" on unknown keys. */
 function knownKeysAt(path: (string | number)[]): string[] {
-  const sections: Record<string, string[]> = {
-    '': ['server', 'meta_mcp', 'defaults', 'capability_dirs', 'backends'],
-    server: ['host', 'port', 'shutdown_timeout_ms', 'watch', 'allowed_hosts', 'allowed_origins'],
-    meta_mcp: ['tool_prefix'],
-    defaults: failsafeKeys,
-  };
-  const backendKeys = ['command', 'args', 'env', 'cwd', 'url', 'http_url', 'transport', 'headers', 'description', 'enabled', ...failsafeKeys];
-  if (path[0] === 'backends' && path.length === 2) return backendKeys;
-  if (path.at(-1) === 'circuit_breaker') return ['failures', 'reset_ms'];
-  if (path.at(-1) === 'rate_limit') return ['calls', 'per_ms'];
-  return sections[path.join('.')] ?? [];
+  if (path.length === 0) return KNOWN_KEYS.topLevel;
+  if (path[0] === 'backends' && path.length === 2) return KNOWN_KEYS.backend;
+  const last = path.at(-1);
+  if (last === 'server' || last === 'meta_mcp' || last === 'defaults' || last === 'rate_limit' || last === 'circuit_breaker') return KNOWN_KEYS[last];
+  return [];
 }

@@ -11,14 +11,16 @@ const stringMap = z.record(z.string(), z.string());
 
 /** Per-backend limits and failsafes: settable per backend, or for all under `defaults`. */
 const int = (min: number) => z.number().int().min(min);
+const RateLimit = z.strictObject({ calls: int(1), per_ms: int(1) });
+const CircuitBreaker = z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() });
 const FailsafeKeys = {
   timeout_ms: int(1).optional(),
   connect_timeout_ms: int(1).optional(),
   idle_timeout_ms: int(0).optional(),
   max_concurrent: int(1).optional(),
   max_queue: int(0).optional(),
-  rate_limit: z.strictObject({ calls: int(1), per_ms: int(1) }).nullable().optional(),
-  circuit_breaker: z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() }).optional(),
+  rate_limit: RateLimit.nullable().optional(),
+  circuit_breaker: CircuitBreaker.optional(),
   retries: int(0).max(5).optional(),
 };
 type FailsafeInput = { [K in keyof typeof FailsafeKeys]?: z.output<(typeof FailsafeKeys)[K]> };
@@ -56,20 +58,21 @@ function resolveFailsafes(own: FailsafeInput, shared: FailsafeInput): Failsafes 
 }
 
 /** What a user may write for one backend; normalized below into a stdio or HTTP backend. */
-const BackendInput = z
-  .strictObject({
-    command: z.string().min(1).optional(),
-    args: z.array(z.string()).optional(),
-    env: stringMap.optional(),
-    cwd: z.string().min(1).optional(),
-    url: z.url({ protocol: /^https?$/ }).optional(),
-    http_url: z.url({ protocol: /^https?$/ }).optional(),
-    transport: z.enum(['stdio', 'streamable-http', 'sse']).optional(),
-    headers: stringMap.optional(),
-    description: z.string().optional(),
-    enabled: z.boolean().default(true),
-    ...FailsafeKeys,
-  })
+const BackendKeys = z.strictObject({
+  command: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  env: stringMap.optional(),
+  cwd: z.string().min(1).optional(),
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  http_url: z.url({ protocol: /^https?$/ }).optional(),
+  transport: z.enum(['stdio', 'streamable-http', 'sse']).optional(),
+  headers: stringMap.optional(),
+  description: z.string().optional(),
+  enabled: z.boolean().default(true),
+  ...FailsafeKeys,
+});
+
+const BackendInput = BackendKeys
   .superRefine((b, ctx) => {
     const url = b.url ?? b.http_url;
     if (b.url && b.http_url) {
@@ -144,28 +147,39 @@ const MetaSection = z.strictObject({
     .default(''),
 });
 
-export const ConfigSchema = z
-  .strictObject({
-    server: ServerSection.default(ServerSection.parse({})),
-    meta_mcp: MetaSection.default(MetaSection.parse({})),
-    defaults: z.strictObject(FailsafeKeys).default({}),
-    /** Folders of REST capability files (relative to the config file). */
-    capability_dirs: z.array(z.string().min(1)).default(['capabilities']),
-    backends: z
-      .record(z.string(), BackendInput)
-      .superRefine((backends, ctx) => {
-        for (const name of Object.keys(backends)) {
-          if (!backendName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a backend name uses letters, digits, _ . and - only' });
-        }
-      })
-      .default({}),
-  })
-  .transform(({ defaults, backends, ...rest }) => ({
-    ...rest,
-    backends: Object.fromEntries(
-      Object.entries(backends).map(([name, { failsafeInput, ...backend }]) => [name, { ...backend, ...resolveFailsafes(failsafeInput, defaults) }]),
-    ),
-  }));
+const TopLevelKeys = z.strictObject({
+  server: ServerSection.default(ServerSection.parse({})),
+  meta_mcp: MetaSection.default(MetaSection.parse({})),
+  defaults: z.strictObject(FailsafeKeys).default({}),
+  /** Folders of REST capability files (relative to the config file). */
+  capability_dirs: z.array(z.string().min(1)).default(['capabilities']),
+  backends: z
+    .record(z.string(), BackendInput)
+    .superRefine((backends, ctx) => {
+      for (const name of Object.keys(backends)) {
+        if (!backendName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a backend name uses letters, digits, _ . and - only' });
+      }
+    })
+    .default({}),
+});
+
+export const ConfigSchema = TopLevelKeys.transform(({ defaults, backends, ...rest }) => ({
+  ...rest,
+  backends: Object.fromEntries(
+    Object.entries(backends).map(([name, { failsafeInput, ...backend }]) => [name, { ...backend, ...resolveFailsafes(failsafeInput, defaults) }]),
+  ),
+}));
+
+/** The keys each object accepts, from the schema itself, for "did you mean" on an unknown key. */
+export const KNOWN_KEYS = {
+  topLevel: Object.keys(TopLevelKeys.shape),
+  server: Object.keys(ServerSection.shape),
+  meta_mcp: Object.keys(MetaSection.shape),
+  defaults: Object.keys(FailsafeKeys),
+  backend: Object.keys(BackendKeys.shape),
+  rate_limit: Object.keys(RateLimit.shape),
+  circuit_breaker: Object.keys(CircuitBreaker.shape),
+};
 
 export type GatewayConfig = z.output<typeof ConfigSchema>;
 export type BackendConfig = GatewayConfig['backends'][string];
