@@ -37,7 +37,8 @@ describe('the shipped gateway.yaml', () => {
   const stderrText: string[] = [];
 
   beforeAll(async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', 'gateway.yaml', '--port', '0'], {
+    // The built bundle, as `npm start` runs it (npm install builds dist/ in its prepare step).
+    const child = spawn(process.execPath, ['dist/cli.js', '--config', 'gateway.yaml', '--port', '0'], {
       cwd: repoRoot,
       env: { ...process.env, MEMORY_FILE_PATH: memoryFile },
       stdio: ['ignore', 'ignore', 'pipe'],

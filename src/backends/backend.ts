@@ -1,6 +1,7 @@
-import { type CallToolResult, SdkError, SdkErrorCode, SdkHttpError, type StandardSchemaV1, type Tool } from '@modelcontextprotocol/client';
+import type { CallToolResult, SdkHttpError, StandardSchemaV1, Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { loadedClientSdk } from './client-sdk.js';
 import { type Connection, connectBackend } from './connect.js';
 import { CallGuard } from './failsafes.js';
 import type { BackendWatchdog } from './process.js';
@@ -154,7 +155,8 @@ export class Backend implements ToolSource {
 
   /** Timeouts and lost connections as the typed errors the meta-tools report. */
   private explain(error: unknown, connection: Connection): unknown {
-    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) return new CallTimeoutError(this.name, this.config.timeoutMs);
+    const sdk = loadedClientSdk();
+    if (sdk && error instanceof sdk.SdkError && error.code === sdk.SdkErrorCode.RequestTimeout) return new CallTimeoutError(this.name, this.config.timeoutMs);
     if (isConnectionLost(error)) return new ConnectionLostError(this.name, describeError(error), (this.tails.get(connection) ?? []).slice(-10).join('\n'));
     return error;
   }
@@ -295,11 +297,15 @@ function isBackendFault(error: unknown): boolean {
  * The request was refused before any handler ran, so resending it is safe.
  */
 function isSessionLost(error: unknown): boolean {
-  return error instanceof SdkHttpError && (error.status === 404 || (error.status === 400 && /session/i.test(error.message)));
+  const sdk = loadedClientSdk();
+  return sdk !== undefined && error instanceof sdk.SdkHttpError && (error.status === 404 || (error.status === 400 && /session/i.test(error.message)));
 }
 
 function isConnectionLost(error: unknown): boolean {
-  return error instanceof SdkError && (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.SendFailed || error.code === SdkErrorCode.NotConnected);
+  const sdk = loadedClientSdk();
+  if (!sdk || !(error instanceof sdk.SdkError)) return false;
+  const { ConnectionClosed, SendFailed, NotConnected } = sdk.SdkErrorCode;
+  return error.code === ConnectionClosed || error.code === SendFailed || error.code === NotConnected;
 }
 
 function lastChars(text: string, n: number): string {

@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { Client, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Client, Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig, HttpBackendConfig, StdioBackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { type ClientSdkModule, loadClientSdk } from './client-sdk.js';
 import { type BackendWatchdog, isAlive, processTree, terminate } from './process.js';
 
 /** The SDK client and transport for one live backend connection. */
@@ -39,8 +39,8 @@ export interface ConnectHooks {
 
 const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
 
-function newClient(name: string, hooks: ConnectHooks, negotiation: 'legacy' | 'auto'): Client {
-  const client = new Client(clientInfo, {
+function newClient(sdk: ClientSdkModule, name: string, hooks: ConnectHooks, negotiation: 'legacy' | 'auto'): Client {
+  const client = new sdk.Client(clientInfo, {
     capabilities: {},
     // Stdio backends stay on the 2025 handshake: an `auto` probe spawns a second, throwaway child.
     versionNegotiation: { mode: negotiation },
@@ -60,12 +60,13 @@ function newClient(name: string, hooks: ConnectHooks, negotiation: 'legacy' | 'a
 
 /** Connect to one backend with the SDK transport its config names. */
 export async function connectBackend(name: string, config: BackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
-  return config.kind === 'stdio' ? connectStdio(name, config, hooks, signal) : connectHttp(name, config, hooks, signal);
+  const sdk = await loadClientSdk();
+  return config.kind === 'stdio' ? connectStdio(sdk, name, config, hooks, signal) : connectHttp(sdk, name, config, hooks, signal);
 }
 
-async function connectStdio(name: string, config: StdioBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+async function connectStdio(sdk: ClientSdkModule, name: string, config: StdioBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
   // The SDK gives the child a minimal environment (HOME, PATH, SHELL, TERM, USER, ...) plus `env`.
-  const transport = new StdioClientTransport({
+  const transport = new sdk.StdioClientTransport({
     command: config.command,
     args: config.args,
     env: config.env,
@@ -78,7 +79,7 @@ async function connectStdio(name: string, config: StdioBackendConfig, hooks: Con
     const lines = createInterface({ input: stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', hooks.onStderrLine);
     stderrEnded = new Promise((resolve) => lines.once('close', () => resolve()));
   }
-  const client = newClient(name, hooks, 'legacy');
+  const client = newClient(sdk, name, hooks, 'legacy');
   const abandon = async () => {
     const tree = transport.pid ? processTree(transport.pid) : [];
     await Promise.race([transport.close(), delay(STDIN_GRACE_MS)]);
@@ -119,29 +120,29 @@ function httpConnection(client: Client, transport: 'streamable-http' | 'sse'): C
   return { client, transport, close: () => client.close().catch(() => {}), reapOrphans: async () => {}, stderrEnded: Promise.resolve() };
 }
 
-async function connectHttp(name: string, config: HttpBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+async function connectHttp(sdk: ClientSdkModule, name: string, config: HttpBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
   const url = new URL(config.url);
   const requestInit = { headers: config.headers };
   if (config.transport !== 'sse') {
-    const transport = new StreamableHTTPClientTransport(url, { requestInit });
-    const client = newClient(name, hooks, 'auto');
+    const transport = new sdk.StreamableHTTPClientTransport(url, { requestInit });
+    const client = newClient(sdk, name, hooks, 'auto');
     try {
       await withAbort(client.connect(transport), signal, () => transport.close());
       return httpConnection(client, 'streamable-http');
     } catch (error) {
       // A legacy HTTP+SSE server answers a Streamable HTTP POST with a 4xx: retry over SSE.
-      const refused = error instanceof SdkHttpError && error.status >= 400 && error.status < 500;
+      const refused = error instanceof sdk.SdkHttpError && error.status >= 400 && error.status < 500;
       if (config.transport === 'streamable-http' || !refused || signal.aborted) throw error;
       await transport.close().catch(() => {});
-      hooks.logger.info({ backend: name, status: (error as SdkHttpError).status }, 'Streamable HTTP refused; trying legacy SSE');
+      hooks.logger.info({ backend: name, status: (error as InstanceType<ClientSdkModule['SdkHttpError']>).status }, 'Streamable HTTP refused; trying legacy SSE');
     }
   }
-  const transport = new SSEClientTransport(url, {
+  const transport = new sdk.SSEClientTransport(url, {
     requestInit,
     // The SSE GET stream needs the same headers (e.g. Authorization) as the POSTs.
     eventSourceInit: { fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...config.headers } }) },
   });
-  const client = newClient(name, hooks, 'legacy');
+  const client = newClient(sdk, name, hooks, 'legacy');
   await withAbort(client.connect(transport), signal, () => transport.close());
   return httpConnection(client, 'sse');
 }
