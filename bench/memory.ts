@@ -1,7 +1,7 @@
 /**
  * Resident memory (VmRSS from /proc/<pid>/status) of the gateway process itself (not its backends),
- * sampled every 250 ms over a settle window, because RSS moves after start-up: deferred work runs (the
- * search synonyms preload, 1 s after start) and V8's memory reducer returns pages only after ~10–15 s idle.
+ * sampled every 250 ms over a settle window, because RSS moves after start-up: V8's memory reducer
+ * returns pages only after ~10–15 s idle.
  *   idle      — `node dist/cli.js` with 50 lazy backends, from the first /health 200: peak and final value;
  *   10k tools — one fixture backend started with `--tools 10000 --page-size 500`; a search_tools call
  *               makes the gateway list all 20 pages and index them; peak and final value over the window,

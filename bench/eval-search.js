@@ -1,0 +1,217 @@
+/**
+ * Search quality harness: `npm run eval:search`.
+ *
+ * Runs the gateway's own ranking (ToolIndex.search, the code path behind `rank()` and `search_tools`)
+ * and plain MiniSearch defaults, in the same run, over:
+ *   - ../shared/retrieval/livemcpbench.json  (527 MCP tools on 70 servers, 95 multi-step tasks)
+ *   - ../shared/retrieval/metatool.json      (199 tools; single- and two-tool queries)
+ *   - ../shared/real-tools/*.json            (npm reference servers) with bench/real-tools-queries.json
+ *
+ * Scoring (as in shared/retrieval/README.md): each query has `expected_groups`, one group per needed
+ * tool, each group a set of interchangeable tools. recall@k = share of groups with a member in the
+ * top k (macro-averaged over queries); MRR = mean reciprocal rank of the first relevant tool in the
+ * top 10; full@10 = share of queries with every group covered in the top 10.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import MiniSearch from "minisearch";
+import { ToolIndex } from "../src/search/rank.js";
+const K = 10;
+export function sharedDir() {
+    return new URL("../../shared/", import.meta.url);
+}
+function readJson(url) {
+    return JSON.parse(readFileSync(url, "utf8"));
+}
+function retrievalTools(file) {
+    const servers = new Map((file.servers ?? []).map((s) => [s.name, s]));
+    return file.tools.map((t) => {
+        const s = servers.get(t.server);
+        const serverDescription = s ? [s.title, s.description].filter(Boolean).join(". ") : undefined;
+        const properties = {};
+        for (const p of t.params ?? [])
+            properties[p] = {};
+        const doc = { server: t.server, name: t.name, description: t.description ?? "" };
+        if (serverDescription)
+            doc.serverDescription = serverDescription;
+        if ((t.params ?? []).length > 0)
+            doc.inputSchema = { type: "object", properties };
+        return doc;
+    });
+}
+function realTools(dir) {
+    const out = [];
+    for (const f of readdirSync(dir).filter((x) => x.endsWith(".json")).sort()) {
+        const data = readJson(new URL(f, dir));
+        const server = data.package.replace(/^@modelcontextprotocol\/server-/, "");
+        for (const t of data.tools) {
+            const doc = { server, name: t.name };
+            if (t.title)
+                doc.title = t.title;
+            if (t.description)
+                doc.description = t.description;
+            if (t.inputSchema)
+                doc.inputSchema = t.inputSchema;
+            out.push(doc);
+        }
+    }
+    return out;
+}
+export function loadDatasets() {
+    const shared = sharedDir();
+    const retrieval = new URL("retrieval/", shared);
+    const real = new URL("real-tools/", shared);
+    if (!existsSync(retrieval) || !existsSync(real)) {
+        throw new Error(`search eval: the shared data folder was not found at ${fileURLToPath(shared)} ` +
+            "(expected retrieval/ and real-tools/ there, beside the repo). Check out shared/ next to the repo.");
+    }
+    const live = readJson(new URL("livemcpbench.json", retrieval));
+    const meta = readJson(new URL("metatool.json", retrieval));
+    const realQueries = readJson(new URL("./real-tools-queries.json", import.meta.url));
+    const liveTools = retrievalTools(live);
+    const metaTools = retrievalTools(meta);
+    return [
+        { name: "LiveMCPBench tasks", tools: liveTools, queries: live.queries },
+        { name: "MetaTool single", tools: metaTools, queries: meta.queries.filter((q) => q.type === "single") },
+        { name: "MetaTool multi", tools: metaTools, queries: meta.queries.filter((q) => q.type === "multi") },
+        { name: "real-tools (hand-written)", tools: realTools(real), queries: realQueries.queries },
+    ];
+}
+/** Plain MiniSearch defaults: fields name, description and parameter names, default tokenizer, OR search. */
+export function baselineRanker(tools) {
+    const ms = new MiniSearch({
+        fields: ["name", "description", "params"],
+    });
+    ms.addAll(tools.map((t) => ({
+        id: `${t.server}/${t.name}`,
+        name: t.name,
+        description: t.description ?? "",
+        params: Object.keys(t.inputSchema?.properties ?? {}).join(" "),
+    })));
+    return (q) => ms
+        .search(q)
+        .slice(0, K)
+        .map((r) => String(r.id));
+}
+/** The gateway's ranking: one ToolIndex (what rank() builds per call), searched per query. */
+export function oursRanker(tools, config) {
+    const index = new ToolIndex(config);
+    const byServer = new Map();
+    for (const t of tools)
+        byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
+    for (const [server, docs] of byServer)
+        index.replaceServer(server, docs);
+    return (q) => index.search(q, { limit: K }).map((h) => `${h.server}/${h.tool}`);
+}
+export function score(queries, ranker) {
+    let r1 = 0;
+    let r5 = 0;
+    let r10 = 0;
+    let mrr = 0;
+    let full10 = 0;
+    let n = 0;
+    for (const q of queries) {
+        const groups = q.expected_groups.filter((g) => g.length > 0);
+        if (groups.length === 0)
+            continue;
+        n++;
+        const ranked = ranker(q.query);
+        const firstRank = (g) => {
+            const set = new Set(g);
+            const i = ranked.findIndex((id) => set.has(id));
+            return i < 0 ? Number.POSITIVE_INFINITY : i + 1;
+        };
+        const ranks = groups.map(firstRank);
+        const share = (k) => ranks.filter((r) => r <= k).length / ranks.length;
+        r1 += share(1);
+        r5 += share(5);
+        r10 += share(10);
+        if (ranks.every((r) => r <= 10))
+            full10++;
+        const best = Math.min(...ranks);
+        if (best <= K)
+            mrr += 1 / best;
+    }
+    const d = n || 1;
+    return { n, r1: r1 / d, r5: r5 / d, r10: r10 / d, mrr: mrr / d, full10: full10 / d };
+}
+export function evalSearch(datasets = loadDatasets()) {
+    return datasets.map((ds) => ({
+        dataset: ds.name,
+        tools: ds.tools.length,
+        baseline: score(ds.queries, baselineRanker(ds.tools)),
+        ours: score(ds.queries, oursRanker(ds.tools)),
+    }));
+}
+/**
+ * One change at a time, cumulative, on the gateway's engine (for the README table): each row adds
+ * one measured change to the row above; the last row is the shipped default.
+ */
+const PLAIN = { stopwords: false, stem: null, coord: 0, synonyms: null };
+export const ABLATION = [
+    [
+        "our tokenizer, same 3 fields, plain BM25 sum",
+        {
+            ...PLAIN,
+            prefixMin: Number.POSITIVE_INFINITY,
+            fuzzyMin: Number.POSITIVE_INFINITY,
+            boost: { name: 1, title: 0, description: 1, params: 1, paramDescriptions: 0, server: 0, serverDescription: 0 },
+        },
+    ],
+    [
+        "+ all 7 fields, boosted",
+        { ...PLAIN, prefixMin: Number.POSITIVE_INFINITY, fuzzyMin: Number.POSITIVE_INFINITY },
+    ],
+    ["+ prefix (4+ letters) and typo (6+, unknown words)", PLAIN],
+    ["+ stopwords", { stem: null, coord: 0, synonyms: null }],
+    ["+ Porter2 stemming", { coord: 0, synonyms: null }],
+    ["+ IDF-weighted coordination", { synonyms: null }],
+    ["+ synonyms for rare words (default)", {}],
+];
+export function ablation(datasets = loadDatasets()) {
+    const lines = [
+        `| step | ${datasets.map((d) => `${d.name} R@5 / R@10`).join(" | ")} |`,
+        `|---|${datasets.map(() => "---").join("|")}|`,
+    ];
+    const row = (label, rankerOf) => `| ${label} | ${datasets
+        .map((d) => {
+        const f = score(d.queries, rankerOf(d.tools));
+        return `${f3(f.r5)} / ${f3(f.r10)}`;
+    })
+        .join(" | ")} |`;
+    lines.push(row("MiniSearch defaults", baselineRanker));
+    for (const [label, cfg] of ABLATION)
+        lines.push(row(label, (tools) => oursRanker(tools, cfg)));
+    return lines.join("\n");
+}
+const f3 = (x) => x.toFixed(3);
+export function formatTable(results) {
+    const lines = [
+        "| dataset | tools | queries | ranking | recall@1 | recall@5 | recall@10 | MRR@10 | full@10 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ];
+    for (const r of results) {
+        for (const [label, f] of [
+            ["MiniSearch defaults", r.baseline],
+            ["gateway", r.ours],
+        ]) {
+            lines.push(`| ${r.dataset} | ${r.tools} | ${f.n} | ${label} | ${f3(f.r1)} | ${f3(f.r5)} | ${f3(f.r10)} | ${f3(f.mrr)} | ${f3(f.full10)} |`);
+        }
+    }
+    return lines.join("\n");
+}
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+    try {
+        const t0 = performance.now();
+        const results = evalSearch();
+        console.log(formatTable(results));
+        if (process.argv.includes("--ablation"))
+            console.log(`\n${ablation()}`);
+        console.log(`\nrecall@k: share of needed tools (expected_groups) with a member in the top k, per query, averaged; ` +
+            `per-group recall@10 = recall@10. (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+    catch (err) {
+        console.error(err instanceof Error ? err.message : err);
+        process.exitCode = 1;
+    }
+}

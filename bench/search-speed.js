@@ -1,0 +1,127 @@
+/**
+ * Search speed: index build time and per-query latency at 1,000 and 10,000 tools.
+ *
+ * The pool is synthesized from the real tool lists in ../shared/real-tools/ (npm reference servers,
+ * with full input schemas), repeated under varied server names ("github-17", ...) until it reaches
+ * the size. Queries are the hand-written real-tools queries (bench/real-tools-queries.json) plus the
+ * long multi-step task texts of LiveMCPBench when ../shared/retrieval/ is there.
+ *
+ * Run standalone: node --import tsx bench/search-speed.ts   (also called by `npm run bench`)
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ToolIndex } from "../src/search/rank.js";
+import { preloadSynonyms } from "../src/search/synonyms.js";
+const SHARED = new URL("../../shared/", import.meta.url);
+function baseServers() {
+    const dir = new URL("real-tools/", SHARED);
+    if (!existsSync(dir)) {
+        throw new Error(`search speed: ${fileURLToPath(dir)} not found (the shared data folder is expected beside the repo).`);
+    }
+    const servers = new Map();
+    for (const f of readdirSync(dir).filter((x) => x.endsWith(".json")).sort()) {
+        const data = JSON.parse(readFileSync(new URL(f, dir), "utf8"));
+        const server = data.package.replace(/^@modelcontextprotocol\/server-/, "");
+        servers.set(server, data.tools.map((t) => {
+            const doc = { server, name: t.name };
+            if (t.title)
+                doc.title = t.title;
+            if (t.description)
+                doc.description = t.description;
+            if (t.inputSchema)
+                doc.inputSchema = t.inputSchema;
+            return doc;
+        }));
+    }
+    return servers;
+}
+/** `count` tools as server → docs, cycling through the real servers with numbered names. */
+export function synthesize(count) {
+    const base = [...baseServers()];
+    const out = new Map();
+    let total = 0;
+    for (let copy = 0; total < count; copy++) {
+        for (const [server, docs] of base) {
+            if (total >= count)
+                break;
+            const name = copy === 0 ? server : `${server}-${copy}`;
+            const take = docs.slice(0, count - total).map((d) => ({ ...d, server: name }));
+            out.set(name, take);
+            total += take.length;
+        }
+    }
+    return out;
+}
+function queries() {
+    const real = JSON.parse(readFileSync(new URL("./real-tools-queries.json", import.meta.url), "utf8"));
+    const short = real.queries.map((q) => q.query);
+    const live = new URL("retrieval/livemcpbench.json", SHARED);
+    const long = existsSync(live)
+        ? JSON.parse(readFileSync(live, "utf8")).queries.map((q) => q.query)
+        : [];
+    return { short, long };
+}
+function percentile(sorted, p) {
+    if (sorted.length === 0)
+        return 0;
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+function build(servers) {
+    const t0 = performance.now();
+    const index = new ToolIndex();
+    for (const [server, docs] of servers)
+        index.replaceServer(server, docs);
+    return { index, ms: performance.now() - t0 };
+}
+function latency(index, qs, rounds) {
+    const times = [];
+    for (let r = 0; r < rounds; r++) {
+        for (const q of qs) {
+            const t0 = performance.now();
+            index.search(q, { limit: 10 });
+            times.push(performance.now() - t0);
+        }
+    }
+    times.sort((a, b) => a - b);
+    return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+const r2 = (x) => Math.round(x * 100) / 100;
+export async function searchSpeed() {
+    const t0 = performance.now();
+    preloadSynonyms();
+    const synonymsMs = performance.now() - t0;
+    const { short, long } = queries();
+    const out = {
+        "search.pool": "real-tools lists repeated under varied server names",
+        "search.synonyms_load_ms (once per process)": r2(synonymsMs),
+    };
+    for (const size of [1000, 10000]) {
+        const servers = synthesize(size);
+        const cold = build(servers); // the first build also warms up the JIT
+        const builds = [build(servers), build(servers), build(servers)];
+        const { index } = builds[builds.length - 1];
+        const buildMs = Math.min(...builds.map((b) => b.ms));
+        latency(index, [...short, ...long], 1); // warm-up
+        const s = latency(index, short, 5);
+        out[`search.${size}.tools`] = index.size;
+        out[`search.${size}.build_ms`] = r2(buildMs);
+        out[`search.${size}.first_build_ms`] = r2(cold.ms);
+        out[`search.${size}.query_p50_ms`] = r2(s.p50);
+        out[`search.${size}.query_p99_ms`] = r2(s.p99);
+        if (long.length > 0) {
+            const l = latency(index, long, 3);
+            out[`search.${size}.long_task_query_p50_ms`] = r2(l.p50);
+            out[`search.${size}.long_task_query_p99_ms`] = r2(l.p99);
+        }
+    }
+    return out;
+}
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+    searchSpeed().then((r) => {
+        for (const [k, v] of Object.entries(r))
+            console.log(`${k.padEnd(48)} ${v}`);
+    }, (err) => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exitCode = 1;
+    });
+}

@@ -1,0 +1,123 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { splitCommandLine } from '../src/config/command-line.js';
+import { ConfigError, parseConfig } from '../src/config/load.js';
+import { runCli } from './helpers.js';
+function problems(yaml, env = {}) {
+    try {
+        parseConfig(yaml, { file: 'gw.yaml', env });
+    }
+    catch (error) {
+        if (error instanceof ConfigError)
+            return error.message.split('\n');
+        throw error;
+    }
+    throw new Error('expected the config to be rejected');
+}
+describe('gateway.yaml parsing', () => {
+    it('applies defaults and normalizes stdio and HTTP backends', () => {
+        const config = parseConfig(`
+backends:
+  mem:
+    command: npx
+    args: ["-y", "@modelcontextprotocol/server-memory"]
+  docs:
+    http_url: http://127.0.0.1:8080/mcp
+    headers: { Authorization: "Bearer abc" }
+  old:
+    url: http://127.0.0.1:9000/sse
+    transport: sse
+`, { file: '/srv/gw/gateway.yaml', env: {} });
+        expect(config.server).toEqual({ host: '127.0.0.1', port: 39400, shutdown_timeout_ms: 10_000, watch: true });
+        expect(config.meta_mcp.tool_prefix).toBe('');
+        expect(config.backends.mem).toMatchObject({ kind: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], cwd: '/srv/gw', enabled: true, timeoutMs: 60_000 });
+        expect(config.backends.docs).toMatchObject({ kind: 'http', url: 'http://127.0.0.1:8080/mcp', transport: 'auto', headers: { Authorization: 'Bearer abc' } });
+        expect(config.backends.old).toMatchObject({ kind: 'http', transport: 'sse' });
+    });
+    it('splits a command string without args like a shell', () => {
+        const config = parseConfig('backends:\n  a:\n    command: "npx -y \'my pkg\' --flag=\\"x y\\""\n', { env: {} });
+        expect(config.backends.a).toMatchObject({ command: 'npx', args: ['-y', 'my pkg', '--flag=x y'] });
+        expect(splitCommandLine('a\\ b  c')).toEqual(['a b', 'c']);
+        expect(() => splitCommandLine('a "b')).toThrow(/unterminated/);
+    });
+    it('resolves a relative cwd against the config file', () => {
+        const config = parseConfig('backends:\n  a: { command: x, cwd: ./sub }\n', { file: '/etc/gw/gateway.yaml', env: {} });
+        expect(config.backends.a).toMatchObject({ cwd: '/etc/gw/sub' });
+    });
+    it('expands ${VAR} and ${VAR:-default} in every string value', () => {
+        const config = parseConfig(`
+server: { host: "\${HOST:-127.0.0.1}" }
+backends:
+  a:
+    command: "\${BIN}"
+    args: ["--dir", "\${DIR:-/tmp/default}"]
+    env: { TOKEN: "t-\${SECRET}" }
+`, { env: { BIN: 'node', SECRET: 's3cret' } });
+        expect(config.server.host).toBe('127.0.0.1');
+        expect(config.backends.a).toMatchObject({ command: 'node', args: ['--dir', '/tmp/default'], env: { TOKEN: 't-s3cret' } });
+    });
+    it('names the YAML path of an unset variable, without its value', () => {
+        const lines = problems('backends:\n  docs:\n    url: http://x/mcp\n    headers:\n      Authorization: "Bearer ${DOCS_TOKEN}"\n');
+        expect(lines[0]).toBe('gw.yaml:5:22: backends.docs.headers.Authorization: environment variable DOCS_TOKEN is not set (use ${DOCS_TOKEN:-default} for a default)');
+    });
+    it('rejects unknown keys with their path and a suggestion', () => {
+        const lines = problems('server:\n  prot: 1\nbackends:\n  mem:\n    command: x\n    timout_ms: 5\nextra: true\n');
+        expect(lines).toContain('gw.yaml:2:3: server.prot: unknown key (did you mean `port`?)');
+        expect(lines).toContain('gw.yaml:6:5: backends.mem.timout_ms: unknown key (did you mean `timeout_ms`?)');
+        expect(lines.some((l) => l.includes('extra: unknown key'))).toBe(true);
+    });
+    it('requires exactly one of command and url, and keys that fit the kind', () => {
+        expect(problems('backends:\n  a: { description: nothing }\n')[0]).toMatch(/backends\.a: give exactly one of `command` \(stdio\) or `url` \(HTTP\)/);
+        expect(problems('backends:\n  a: { command: x, url: "http://h/mcp" }\n')[0]).toMatch(/give exactly one/);
+        expect(problems('backends:\n  a: { url: "http://h/mcp", args: [x] }\n')[0]).toMatch(/backends\.a\.args: `args` only applies to stdio/);
+        expect(problems('backends:\n  a: { command: x, headers: { A: b } }\n')[0]).toMatch(/backends\.a\.headers: `headers` only applies to HTTP/);
+    });
+    it('reports wrong types, bad values and YAML syntax errors with line numbers', () => {
+        expect(problems('server:\n  port: "eighty"\n')[0]).toMatch(/^gw\.yaml:2:9: server\.port: /);
+        expect(problems('server: { port: 70000 }\n')[0]).toMatch(/server\.port: .*65535/);
+        expect(problems('backends:\n  a: { url: "ftp://x" }\n')[0]).toMatch(/backends\.a\.url/);
+        expect(problems('backends:\n  "bad name!": { command: x }\n')[0]).toMatch(/a backend name uses/);
+        expect(problems('backends:\n  a: [unclosed\n')[0]).toMatch(/^gw\.yaml:\d+:\d+: \(top level\): /);
+        expect(problems('- a list\n')[0]).toMatch(/must be a mapping/);
+    });
+    it('lists every problem at once', () => {
+        expect(problems('server: { port: -1, hots: x }\nbackends:\n  a: {}\n  b: { command: x, enabled: "yes" }\n')).toHaveLength(4);
+    });
+});
+describe('mcp-gateway validate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
+    it('exits 0 for a valid file', async () => {
+        const file = join(dir, 'ok.yaml');
+        writeFileSync(file, 'backends:\n  a: { command: node }\n');
+        const run = await runCli(['validate', '--config', file]);
+        expect(run.code).toBe(0);
+        expect(run.stdout).toContain('ok (1 backends)');
+    });
+    it('exits 2 and prints every problem with its path', async () => {
+        const file = join(dir, 'bad.yaml');
+        writeFileSync(file, 'backends:\n  a: { command: node, timeout_ms: -5 }\n  b: { comand: node }\n');
+        const run = await runCli(['validate', '--config', file]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain('backends.a.timeout_ms');
+        expect(run.stderr).toContain('backends.b.comand: unknown key (did you mean `command`?)');
+        expect(run.stderr).toContain('problem(s)');
+    });
+    it('exits 2 for a missing file, a bad flag, and finds $MCP_GATEWAY_CONFIG', async () => {
+        expect((await runCli(['validate', '--config', join(dir, 'missing.yaml')])).code).toBe(2);
+        expect((await runCli(['--bogus'])).code).toBe(2);
+        const file = join(dir, 'env.yaml');
+        writeFileSync(file, 'backends: {}\n');
+        const run = await runCli(['validate'], { env: { MCP_GATEWAY_CONFIG: file }, cwd: dir });
+        expect(run.code).toBe(0);
+        expect(run.stdout).toContain(file);
+    });
+    it('serving an invalid config exits 2 before listening', async () => {
+        const file = join(dir, 'bad-serve.yaml');
+        writeFileSync(file, 'server: { port: "x" }\n');
+        const run = await runCli(['--config', file]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain('server.port');
+    });
+});

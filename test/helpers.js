@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpTransportV2 } from '@modelcontextprotocol/client';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as HttpTransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { parseConfig } from '../src/config/load.js';
+import { startGateway } from '../src/server.js';
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const fixturePath = fileURLToPath(new URL('./fixtures/fixture-server.mjs', import.meta.url));
+/** A backend entry (YAML-ready object) running the fixture server with these flags. */
+export function fixtureBackend(flags = [], extra = {}) {
+    return { command: process.execPath, args: [fixturePath, ...flags], ...extra };
+}
+/** Start a real gateway on a random loopback port from a config object (validated like a file). */
+export async function startTestGateway(config) {
+    const withPort = { ...config, server: { port: 0, ...config.server } };
+    return startGateway(parseConfig(JSON.stringify(withPort), { file: `${repoRoot}/test/inline.yaml` }));
+}
+export const CLIENT_KINDS = ['v1', 'v2-2025', 'v2-2026'];
+export async function connectClient(kind, url) {
+    const info = { name: `test-${kind}`, version: '1.0.0' };
+    if (kind === 'v1') {
+        const client = new ClientV1(info);
+        const transport = new HttpTransportV1(new URL(url));
+        await client.connect(transport);
+        return {
+            label: kind,
+            listToolNames: async () => (await client.listTools()).tools.map((t) => t.name),
+            listToolsRaw: async () => (await client.listTools()).tools,
+            call: async (name, args, options) => (await client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, CallToolResultSchema, {
+                signal: options?.signal,
+                onprogress: options?.onprogress,
+            })),
+            close: async () => {
+                await transport.terminateSession().catch(() => { });
+                await client.close();
+            },
+        };
+    }
+    const client = new ClientV2(info, { versionNegotiation: { mode: kind === 'v2-2026' ? { pin: '2026-07-28' } : 'legacy' } });
+    const transport = new HttpTransportV2(new URL(url));
+    await client.connect(transport);
+    return {
+        label: kind,
+        listToolNames: async () => (await client.listTools()).tools.map((t) => t.name),
+        listToolsRaw: async () => (await client.listTools()).tools,
+        call: async (name, args, options) => (await client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, {
+            signal: options?.signal,
+            onprogress: options?.onprogress,
+        })),
+        close: () => client.close(),
+    };
+}
+/** Poll until `check` returns a truthy value (for effects that arrive asynchronously, e.g. list_changed). */
+export async function eventually(check, what, tries = 100) {
+    for (let i = 0; i < tries; i++) {
+        const value = await check();
+        if (value)
+            return value;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`never happened: ${what}`);
+}
+/** tsx's loader by absolute URL, so the CLI can run from any working directory. */
+export const tsxLoader = pathToFileURL(`${repoRoot}/node_modules/tsx/dist/loader.mjs`).href;
+/** Run the CLI from source; resolves with exit code and output. */
+export function runCli(args, options = {}) {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ['--import', tsxLoader, `${repoRoot}/src/cli.ts`, ...args], {
+            cwd: options.cwd ?? repoRoot,
+            env: { ...process.env, ...options.env },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+}

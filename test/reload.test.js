@@ -1,0 +1,99 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../src/config/load.js';
+import { startGateway } from '../src/server.js';
+import { connectClient, eventually, fixturePath } from './helpers.js';
+/** Hot reload: validated first, applied as an atomic swap, clients told, the index kept current. */
+const yaml = (backends, extra = '') => `server: { port: 0${extra} }\nbackends:\n${Object.entries(backends)
+    .map(([name, flags]) => `  ${name}:\n    command: ${JSON.stringify(process.execPath)}\n    args: ${JSON.stringify([fixturePath, ...flags])}\n`)
+    .join('')}`;
+let gateway;
+let client;
+afterEach(async () => {
+    await client?.close();
+    await gateway?.close();
+    client = undefined;
+    gateway = undefined;
+});
+async function start(text) {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-reload-'));
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, text);
+    gateway = await startGateway(await loadConfigFile(file), { configFile: file });
+    client = await connectClient('v2-2025', gateway.url);
+    return { dir, file };
+}
+const serverNames = async () => ((await client.call('list_servers')).structuredContent?.servers).map((s) => s.name);
+const pidOf = async (server) => (await client.call('invoke', { server, tool: 'pid' })).structuredContent?.pid;
+const reload = async () => (await fetch(gateway.url.replace('/mcp', '/admin/reload'), { method: 'POST' })).json();
+describe('hot reload', () => {
+    it('keeps unchanged backends, replaces changed ones, stops removed ones, adds new ones', async () => {
+        const { file } = await start(yaml({ keep: ['--name', 'keep'], change: ['--name', 'before'], drop: ['--name', 'drop'] }, ', watch: false'));
+        const keepPid = await pidOf('keep');
+        const changePid = await pidOf('change');
+        const dropPid = await pidOf('drop');
+        writeFileSync(file, yaml({ keep: ['--name', 'keep'], change: ['--name', 'after'], fresh: ['--name', 'fresh', '--tools', '2'] }, ', watch: false'));
+        expect(await reload()).toEqual({ ok: true, added: ['fresh'], removed: ['drop'], changed: ['change'] });
+        expect(await serverNames()).toEqual(['keep', 'change', 'fresh']);
+        expect(await pidOf('keep')).toBe(keepPid);
+        expect(await pidOf('change')).not.toBe(changePid);
+        await eventually(() => {
+            try {
+                process.kill(dropPid, 0);
+                return false;
+            }
+            catch {
+                return true;
+            }
+        }, 'the removed backend is stopped');
+        // The index follows: the new backend's tools are found, the removed one's are not.
+        const search = await client.call('search_tools', { query: 'generated tool number', limit: 20 });
+        const servers = new Set((search.structuredContent?.results).map((r) => r.server));
+        expect(servers.has('fresh')).toBe(true);
+        expect(servers.has('drop')).toBe(false);
+    });
+    it('rejects an invalid edit and keeps the running config', async () => {
+        const { file } = await start(yaml({ one: [] }, ', watch: false'));
+        writeFileSync(file, `${yaml({ one: [], two: [] }, ', watch: false')}    timout_ms: 5\n`);
+        const result = await reload();
+        expect(result.ok).toBe(false);
+        expect(JSON.stringify(result.problems)).toContain('backends.two.timout_ms: unknown key');
+        expect(await serverNames()).toEqual(['one']);
+    });
+    it('watches the config file and tells sessionful clients that the tool list changed', async () => {
+        const { file } = await start(yaml({ one: [] }));
+        const v1 = new Client({ name: 'listener', version: '1' });
+        let notified = 0;
+        v1.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+            notified++;
+        });
+        const transport = new StreamableHTTPClientTransport(new URL(gateway.url));
+        await v1.connect(transport);
+        try {
+            writeFileSync(file, yaml({ one: [], two: ['--name', 'two'] }));
+            await eventually(async () => (await serverNames()).includes('two'), 'the watcher applies the edit', 100);
+            await eventually(() => notified > 0, 'the client is told the tool list changed');
+            const { tools } = await v1.listTools();
+            expect(tools.find((t) => t.name === 'search_tools')?.description).toContain('two');
+        }
+        finally {
+            await transport.terminateSession().catch(() => { });
+            await v1.close();
+        }
+    });
+    it('a new capability folder file becomes a searchable tool', async () => {
+        const { dir, file } = await start(yaml({ one: [] }, ', watch: false'));
+        mkdirSync(join(dir, 'capabilities'));
+        writeFileSync(join(dir, 'capabilities', 'status.yaml'), 'name: service_status\ndescription: Report the operational status of the zebra service\nrequest:\n  method: GET\n  url: http://127.0.0.1:9/status\n');
+        expect((await reload()).ok).toBe(true);
+        expect(await serverNames()).toContain('capabilities');
+        const search = await client.call('search_tools', { query: 'zebra service status' });
+        expect((search.structuredContent?.results)[0]).toMatchObject({ server: 'capabilities', tool: 'service_status' });
+        void file;
+    });
+});

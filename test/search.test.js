@@ -1,0 +1,290 @@
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { evalSearch, loadDatasets, sharedDir } from "../bench/eval-search.js";
+import { presentHit, trimDescription } from "../src/search/present.js";
+import { rank, ToolIndex } from "../src/search/rank.js";
+import { stem } from "../src/search/stem.js";
+import { synonymsOf } from "../src/search/synonyms.js";
+import { tokenize } from "../src/search/tokenize.js";
+const fsTools = [
+    {
+        server: "filesystem",
+        serverDescription: "Local files",
+        name: "read_text_file",
+        title: "Read Text File",
+        description: "Read the complete contents of a file from the file system as text.",
+        inputSchema: {
+            type: "object",
+            properties: {
+                path: { type: "string" },
+                head: { type: "number", description: "If provided, returns only the first N lines of the file" },
+            },
+        },
+    },
+    {
+        server: "filesystem",
+        name: "write_file",
+        description: "Create a new file or completely overwrite an existing file with new content.",
+        inputSchema: { type: "object", properties: { path: { type: "string" }, content: { type: "string" } } },
+    },
+    {
+        server: "filesystem",
+        name: "list_directory",
+        description: "Get a detailed listing of all files and directories in a specified path.",
+    },
+];
+const ghTools = [
+    {
+        server: "github",
+        name: "create_issue",
+        description: "Create a new issue in a GitHub repository",
+        inputSchema: { type: "object", properties: { owner: {}, repo: {}, title: {}, body: {} } },
+    },
+    { server: "github", name: "search_repositories", description: "Search for GitHub repositories" },
+    { server: "github", name: "get_file_contents", description: "Get the contents of a file or directory from a GitHub repository" },
+];
+const zhTools = [
+    { server: "bing-cn-mcp", name: "bing_search", description: "使用必应搜索指定的关键词，并返回搜索结果列表" },
+    { server: "bing-cn-mcp", name: "fetch_webpage", description: "根据提供的ID获取对应网页的内容" },
+];
+const all = [...fsTools, ...ghTools, ...zhTools];
+describe("tokenize", () => {
+    it("splits snake_case, kebab-case and dots", () => {
+        expect(tokenize("read_text_file")).toEqual(["read", "text", "file"]);
+        expect(tokenize("get-weibo-trending")).toEqual(["get", "weibo", "trending"]);
+        expect(tokenize("fs.readFile")).toEqual(["fs", "read", "file"]);
+    });
+    it("splits camelCase, PascalCase and acronyms", () => {
+        expect(tokenize("readTextFile")).toEqual(["read", "text", "file"]);
+        expect(tokenize("HTMLParser")).toEqual(["html", "parser"]);
+        expect(tokenize("getURLForID")).toEqual(["get", "url", "for", "id"]);
+    });
+    it("splits digits from letters", () => {
+        expect(tokenize("base64Encode")).toEqual(["base", "64", "encode"]);
+    });
+    it("tokenizes Chinese text into bigrams", () => {
+        const t = tokenize("必应搜索");
+        expect(t).toContain("搜索");
+        expect(t).toContain("必应");
+        expect(tokenize("网页").length).toBeGreaterThan(0);
+    });
+    it("handles mixed Latin and Chinese, and full-width forms", () => {
+        expect(tokenize("get微博热搜")).toEqual(["get", "微博", "博热", "热搜"]);
+        expect(tokenize("ＡＢＣ")).toEqual(["abc"]);
+    });
+    it("handles empty and punctuation-only input", () => {
+        expect(tokenize("")).toEqual([]);
+        expect(tokenize("  --  ")).toEqual([]);
+    });
+});
+describe("stem (Porter2)", () => {
+    it("conflates inflections and derivations", () => {
+        for (const [a, b] of [
+            ["files", "file"],
+            ["renting", "rent"],
+            ["directories", "directory"],
+            ["searching", "searches"],
+            ["generate", "generated"],
+            ["activities", "activity"],
+        ])
+            expect(stem(a)).toBe(stem(b));
+    });
+    it("matches the reference outputs", () => {
+        expect(stem("running")).toBe("run");
+        expect(stem("news")).toBe("news");
+        expect(stem("generous")).toBe("generous");
+        expect(stem("organization")).toBe("organ");
+        expect(stem("skies")).toBe("sky");
+        expect(stem("caresses")).toBe("caress");
+        expect(stem("hopeful")).toBe("hope");
+    });
+    it("leaves short words, numbers and non-Latin words alone", () => {
+        expect(stem("is")).toBe("is");
+        expect(stem("64")).toBe("64");
+        expect(stem("搜索")).toBe("搜索");
+        expect(stem("café")).toBe("café");
+    });
+});
+describe("synonyms", () => {
+    it("come from a general English dictionary", () => {
+        expect(synonymsOf("purchase") ?? []).toContain("buy");
+        expect(synonymsOf("zzqxj")).toBeUndefined();
+    });
+});
+describe("rank", () => {
+    it("puts an exact tool name first", () => {
+        const hits = rank("write_file", all);
+        expect(hits[0]?.tool).toBe("write_file");
+    });
+    it("accepts server/tool as an exact name", () => {
+        const hits = rank("github/get_file_contents", all);
+        expect(hits[0]).toMatchObject({ server: "github", tool: "get_file_contents" });
+    });
+    it("finds a tool from a natural-language query", () => {
+        const hits = rank("open an issue on a github repo", all);
+        expect(hits[0]?.tool).toBe("create_issue");
+    });
+    it("indexes parameter names", () => {
+        const hits = rank("owner", all);
+        expect(hits[0]?.tool).toBe("create_issue");
+    });
+    it("indexes parameter descriptions", () => {
+        const hits = rank("first lines", all);
+        expect(hits[0]?.tool).toBe("read_text_file");
+    });
+    it("matches camelCase queries against snake_case names", () => {
+        const hits = rank("readTextFile", all);
+        expect(hits[0]?.tool).toBe("read_text_file");
+    });
+    it("finds Chinese descriptions", () => {
+        const hits = rank("网页内容", all);
+        expect(hits[0]?.tool).toBe("fetch_webpage");
+    });
+    it("returns [] for no match, an empty query, stopwords only, or an empty index", () => {
+        expect(rank("zzqxjv", all)).toEqual([]);
+        expect(rank("", all)).toEqual([]);
+        expect(rank("   ", all)).toEqual([]);
+        expect(rank("the of and", all)).toEqual([]);
+        expect(rank("read file", [])).toEqual([]);
+        expect(new ToolIndex().search("anything")).toEqual([]);
+    });
+    it("matches word forms through stemming", () => {
+        expect(rank("creating issues", all)[0]?.tool).toBe("create_issue");
+        expect(rank("directories listing", all)[0]?.tool).toBe("list_directory");
+    });
+    it("tolerates a typo in a word no tool has", () => {
+        expect(rank("serch repositories", all)[0]?.tool).toBe("search_repositories");
+        expect(rank("overwite a file", all)[0]?.tool).toBe("write_file");
+    });
+    it("ranks the same words as a name first, in any case style", () => {
+        expect(rank("read text file", all)[0]?.tool).toBe("read_text_file");
+        expect(rank("ReadTextFile", all)[0]?.tool).toBe("read_text_file");
+    });
+    it("ranks tools whose name starts with an identifier-like query first", () => {
+        const hits = rank("get_f", all);
+        expect(hits[0]?.tool).toBe("get_file_contents");
+        const slashed = rank("filesystem/list", all);
+        expect(slashed[0]).toMatchObject({ server: "filesystem", tool: "list_directory" });
+    });
+    it("tries synonyms for a word no tool has", () => {
+        const tools = [
+            { server: "shop", name: "buy_item", description: "Buy an item from the store" },
+            { server: "shop", name: "list_items", description: "List the items in the store" },
+        ];
+        expect(rank("purchase something", tools)[0]?.tool).toBe("buy_item");
+    });
+    it("scores 1 for an exact name and less for partial matches", () => {
+        expect(rank("write_file", all)[0]?.score).toBe(1);
+        const partial = rank("write zzqxjv", all);
+        expect(partial[0]?.tool).toBe("write_file");
+        expect(partial[0].score).toBeLessThan(0.7);
+        for (const h of rank("a file in the github repository", all)) {
+            expect(h.score).toBeGreaterThan(0);
+            expect(h.score).toBeLessThanOrEqual(1);
+        }
+    });
+    it("filters by server", () => {
+        const hits = rank("file", all, { server: "github" });
+        expect(hits.length).toBeGreaterThan(0);
+        for (const h of hits)
+            expect(h.server).toBe("github");
+        expect(rank("write_file", all, { server: "github" }).some((h) => h.tool === "write_file")).toBe(false);
+        expect(rank("file", all, { server: "nope" })).toEqual([]);
+    });
+    it("respects limit and returns finite scores rounded to 3 decimals, best first", () => {
+        const hits = rank("file", all, { limit: 2 });
+        expect(hits.length).toBe(2);
+        for (const h of hits) {
+            expect(Number.isFinite(h.score)).toBe(true);
+            expect(Math.round(h.score * 1000) / 1000).toBe(h.score);
+        }
+        expect(hits[0].score).toBeGreaterThanOrEqual(hits[1].score);
+    });
+    it("carries the full doc with its input schema", () => {
+        const hits = rank("write_file", all);
+        expect(hits[0]?.doc.inputSchema).toEqual(fsTools[1].inputSchema);
+    });
+});
+describe("ToolIndex", () => {
+    it("replaceServer removes the server's old docs and is idempotent", () => {
+        const index = new ToolIndex();
+        index.replaceServer("filesystem", fsTools);
+        index.replaceServer("github", ghTools);
+        expect(index.size).toBe(6);
+        index.replaceServer("filesystem", fsTools);
+        expect(index.size).toBe(6);
+        index.replaceServer("filesystem", [{ server: "filesystem", name: "move_file", description: "Move or rename files" }]);
+        expect(index.size).toBe(4);
+        expect(index.search("write_file").some((h) => h.tool === "write_file")).toBe(false);
+        expect(index.search("read text file").some((h) => h.server === "filesystem" && h.tool === "read_text_file")).toBe(false);
+        expect(index.search("move")[0]?.tool).toBe("move_file");
+    });
+    it("removeServer drops everything from that server", () => {
+        const index = new ToolIndex();
+        index.replaceServer("filesystem", fsTools);
+        index.replaceServer("github", ghTools);
+        index.removeServer("github");
+        expect(index.size).toBe(3);
+        expect(index.search("github repository").every((h) => h.server !== "github")).toBe(true);
+        index.removeServer("nope");
+        expect(index.size).toBe(3);
+    });
+    it("survives many replacements (lazy removal, compaction)", () => {
+        const index = new ToolIndex();
+        for (let i = 0; i < 300; i++) {
+            index.replaceServer("filesystem", fsTools);
+            index.replaceServer("github", i % 2 === 0 ? ghTools : []);
+        }
+        expect(index.size).toBe(3);
+        expect(index.search("github repository")).toEqual([]);
+        expect(index.search("write a new file")[0]?.tool).toBe("write_file");
+    });
+    it("matches rank() for the same tools", () => {
+        const index = new ToolIndex();
+        index.replaceServer("filesystem", fsTools);
+        index.replaceServer("github", ghTools);
+        index.replaceServer("bing-cn-mcp", zhTools);
+        const q = "read the contents of a file";
+        expect(index.search(q).map((h) => `${h.server}/${h.tool}`)).toEqual(rank(q, all).map((h) => `${h.server}/${h.tool}`));
+    });
+});
+describe("present", () => {
+    it("trims a description to its lead", () => {
+        const long = "Read a file from disk. Handles many encodings.\n\nUSAGE NOTES: call this only when the path is known. " +
+            "Further paragraphs explain edge cases in detail.";
+        expect(trimDescription(long)).toBe("Read a file from disk. Handles many encodings.");
+        const sentences = "First sentence is here. ".repeat(30);
+        const t = trimDescription(sentences, 100);
+        expect(t.length).toBeLessThanOrEqual(100);
+        expect(t.endsWith(".")).toBe(true);
+        const word = "word ".repeat(100);
+        expect(trimDescription(word, 50).length).toBeLessThanOrEqual(50);
+        expect(trimDescription(undefined)).toBe("");
+    });
+    it("presents a hit with its input schema and call name", () => {
+        const hit = rank("write_file", all)[0];
+        const p = presentHit(hit);
+        expect(p).toMatchObject({ name: "filesystem/write_file", server: "filesystem", tool: "write_file", score: 1 });
+        expect(p.inputSchema).toEqual(fsTools[1].inputSchema);
+        expect(p.description).toContain("Create a new file");
+    });
+});
+describe("eval harness (small subset)", () => {
+    it.skipIf(!existsSync(new URL("retrieval/", sharedDir())))("scores the gateway above plain MiniSearch", () => {
+        const subset = loadDatasets()
+            .filter((d) => d.name.startsWith("real-tools") || d.name === "MetaTool single")
+            .map((d) => ({ ...d, queries: d.queries.slice(0, 150) }));
+        const results = evalSearch(subset);
+        expect(results).toHaveLength(2);
+        for (const r of results) {
+            for (const f of [r.baseline, r.ours]) {
+                expect(f.n).toBeGreaterThan(0);
+                for (const x of [f.r1, f.r5, f.r10, f.mrr, f.full10])
+                    expect(x).toBeGreaterThanOrEqual(0);
+                expect(f.r1).toBeLessThanOrEqual(f.r5);
+                expect(f.r5).toBeLessThanOrEqual(f.r10);
+            }
+            expect(r.ours.r5).toBeGreaterThan(r.baseline.r5);
+        }
+    });
+});
