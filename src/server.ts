@@ -98,12 +98,12 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     return { ok: true, ...changes };
   }
 
+  const listener = await listen(http.app.fetch, config.server.host, config.server.port);
+  // Watching starts once the gateway serves, so start-up does not wait for the file watcher.
   const watcher =
     options.configFile && initial.server.watch
       ? watchPaths([options.configFile, ...initial.capability_dirs], () => void reload().catch((error) => logger.error({ err: String(error) }, 'reload failed')))
       : undefined;
-
-  const listener = await listen(http.app.fetch, config.server.host, config.server.port);
   const port = (listener.address() as AddressInfo).port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 
