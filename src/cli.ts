@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
@@ -91,11 +90,6 @@ function parse(argv: string[]) {
 }
 
 async function serveUntilSignal(config: GatewayConfig, file: string, logger: ReturnType<typeof createLogger>): Promise<number> {
-  // V8 doubles its young generation whenever many objects survive a scavenge, as they do while a large
-  // tool list is indexed, and then keeps the grown space (32 MiB) for the life of the process. A gateway
-  // is long-lived and its requests allocate little, so the young generation stays at its initial size:
-  // RSS with 10,000 tools indexed settles at ~125 MiB instead of ~160 (`npm run bench -- --only memory`).
-  setFlagsFromString('--semi-space-growth-factor=1');
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(config, { logger, configFile: file });
