@@ -131,10 +131,11 @@ async function connectHttp(sdk: ClientSdkModule, name: string, config: HttpBacke
       return httpConnection(client, 'streamable-http');
     } catch (error) {
       // A legacy HTTP+SSE server answers a Streamable HTTP POST with a 4xx: retry over SSE.
-      const refused = error instanceof sdk.SdkHttpError && error.status >= 400 && error.status < 500;
+      const status = error instanceof sdk.SdkHttpError ? error.status : undefined;
+      const refused = status !== undefined && status >= 400 && status < 500;
       if (config.transport === 'streamable-http' || !refused || signal.aborted) throw error;
       await transport.close().catch(() => {});
-      hooks.logger.info({ backend: name, status: (error as InstanceType<ClientSdkModule['SdkHttpError']>).status }, 'Streamable HTTP refused; trying legacy SSE');
+      hooks.logger.info({ backend: name, status }, 'Streamable HTTP refused; trying legacy SSE');
     }
   }
   const transport = new sdk.SSEClientTransport(url, {
