@@ -206,6 +206,14 @@ export function survivors(): number[] {
 }
 
 process.once('exit', killAll);
+// A signal ends node without 'exit' handlers: stop every child first (Ctrl-C, or a kill from outside).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    removeTmpDirs();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 /**
  * The v2 SDK client passes one transport-lifetime AbortSignal to every fetch; undici hangs a listener on it
