@@ -1,4 +1,4 @@
-import type { CallToolResult, SdkHttpError, StandardSchemaV1, Tool } from '@modelcontextprotocol/client';
+import type { CallToolResult, StandardSchemaV1, Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { loadedClientSdk } from './client-sdk.js';
@@ -134,9 +134,10 @@ export class Backend implements ToolSource {
             return result;
           } catch (error) {
             if (options.signal?.aborted) throw error;
-            if (isSessionLost(error) && attempt === 0) {
+            const lostSession = sessionLostStatus(error);
+            if (lostSession !== undefined && attempt === 0) {
               // The HTTP backend restarted and forgot our session: initialize again and resend once.
-              this.deps.logger.info({ backend: this.name, status: (error as SdkHttpError).status }, 'backend lost our session; reconnecting');
+              this.deps.logger.info({ backend: this.name, status: lostSession }, 'backend lost our session; reconnecting');
               await this.dropConnection(connection);
               continue;
             }
@@ -294,11 +295,12 @@ function isBackendFault(error: unknown): boolean {
 /**
  * The HTTP backend no longer knows our session (it restarted): 404 as the spec says, or the 400
  * "No valid session ID" that servers built like the reference server-everything answer.
- * The request was refused before any handler ran, so resending it is safe.
+ * The request was refused before any handler ran, so resending it is safe. Returns that status, else undefined.
  */
-function isSessionLost(error: unknown): boolean {
+function sessionLostStatus(error: unknown): number | undefined {
   const sdk = loadedClientSdk();
-  return sdk !== undefined && error instanceof sdk.SdkHttpError && (error.status === 404 || (error.status === 400 && /session/i.test(error.message)));
+  if (!sdk || !(error instanceof sdk.SdkHttpError)) return undefined;
+  return error.status === 404 || (error.status === 400 && /session/i.test(error.message)) ? error.status : undefined;
 }
 
 function isConnectionLost(error: unknown): boolean {

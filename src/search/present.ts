@@ -32,8 +32,8 @@ export function trimDescription(text: string | undefined, max = 300): string {
   let lead = paragraphs[0]!;
   for (let i = 1; i < paragraphs.length && lead.length < MIN_LEAD; i++) lead = `${lead} ${paragraphs[i]!}`;
   if (lead.length <= max) return lead;
-  // Whole sentences that fit.
-  // CJK full stops as escapes: one non-ASCII character makes V8 hold the whole bundle's source as UTF-16.
+  // Whole sentences that fit. (CJK full stops are written as escapes: one non-ASCII character in the
+  // bundle makes V8 hold its whole source as UTF-16.)
   const sentences = lead.match(/[^.!?\u3002\uff01\uff1f]+(?:[.!?\u3002\uff01\uff1f]+|$)/g) ?? [lead];
   let out = "";
   for (const s of sentences) {
