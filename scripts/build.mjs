@@ -3,7 +3,17 @@
 // plus on-demand chunks (the client SDK, `cap`) starts in about half the time (`npm run bench -- --only startup`).
 // Type checking stays with `tsc --noEmit` (npm test); esbuild only strips types.
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+
+// The SDKs' Node shim evaluates ajv at import; ours requires it on first use (see src/runtime/sdk-shims.ts).
+const lazySdkShims = {
+  name: 'lazy-sdk-shims',
+  setup(build) {
+    const path = fileURLToPath(new URL('../src/runtime/sdk-shims.ts', import.meta.url));
+    build.onResolve({ filter: /^@modelcontextprotocol\/(server|client)\/_shims$/ }, () => ({ path }));
+  },
+};
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
@@ -22,5 +32,6 @@ await build({
   external: ['synonyms'],
   // Bundled CommonJS dependencies call require() for Node built-ins; an ESM bundle has no require of its own.
   banner: { js: "import { createRequire as __gatewayCreateRequire } from 'node:module'; const require = __gatewayCreateRequire(import.meta.url);" },
+  plugins: [lazySdkShims],
   logLevel: 'warning',
 });
