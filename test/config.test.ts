@@ -96,6 +96,30 @@ backends:
     expect(problems('- a list\n')[0]).toMatch(/must be a mapping/);
   });
 
+  it('reads YAML 1.2 core values on the fast path as the located path does', () => {
+    // Valid text takes js-yaml; YAML 1.1 readings (yes/on as booleans, dates) would break string fields.
+    const config = parseConfig(
+      `
+backends:
+  a: &shared { command: x, description: 2024-01-01, env: { FLAG: on, N: "007", YES: yes } }
+  b: *shared
+  c:
+    command: x
+    description: |
+      two
+      lines
+`,
+      { env: {} },
+    );
+    expect(config.backends.a).toMatchObject({ description: '2024-01-01', env: { FLAG: 'on', N: '007', YES: 'yes' } });
+    expect(config.backends.b).toMatchObject({ command: 'x', description: '2024-01-01' });
+    expect(config.backends.c?.description).toBe('two\nlines\n');
+    // Text that is valid either way: YAML 1.1 would read octal 8, a valid port too, and no fallback would notice.
+    expect(parseConfig('server: { port: 010 }\n', { env: {} }).server.port).toBe(10);
+    // A duplicate key, which js-yaml rejects too, is reported with its place by the located path.
+    expect(problems('backends:\n  a: { command: x }\n  a: { command: y }\n')[0]).toMatch(/^gw\.yaml:3:3: \(top level\): .*unique/);
+  });
+
   it('lists every problem at once', () => {
     expect(problems('server: { port: -1, hots: x }\nbackends:\n  a: {}\n  b: { command: x, enabled: "yes" }\n')).toHaveLength(4);
   });
