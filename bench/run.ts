@@ -6,7 +6,7 @@
  *   npm run bench                      the full run (about 3–4 minutes on 2 cores)
  *   npm run bench -- --quick           fewer calls and runs, for a smoke test (RESULTS.md is not written)
  *   npm run bench -- --only latency,startup
- *                                      sections: latency, throughput, search, startup, memory, footprint
+ *                                      sections: latency, floor, throughput, search, startup, memory, footprint
  *   npm run bench -- --cpu-prof DIR    the latency/throughput gateway runs with node --cpu-prof into DIR
  *
  * The gateway under test is the built CLI (dist/cli.js): run `npm run build` first.
@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { measureFootprint } from './footprint.js';
 import { type LatencyResult, measureLatency } from './latency.js';
 import { measureMemory } from './memory.js';
+import { measureSdkFloor, type SdkFloorResult } from './sdk-floor.js';
 import { measureStartup } from './startup.js';
 import { measureThroughput, type ThroughputResult } from './throughput.js';
 import {
@@ -38,7 +39,7 @@ import {
   survivors,
 } from './util.js';
 
-const SECTIONS = ['latency', 'throughput', 'search', 'startup', 'memory', 'footprint'] as const;
+const SECTIONS = ['latency', 'floor', 'throughput', 'search', 'startup', 'memory', 'footprint'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const GOALS = {
@@ -96,6 +97,20 @@ function latencyRows(r: LatencyResult): Row[] {
   for (const [lane, q] of Object.entries(r.ratios)) {
     rows.push(ratioRow(s, `${lane} added ÷ relay added, p50`, q.p50Ratio, GOALS.latencyP50Ratio, true));
     rows.push(ratioRow(s, `${lane} added ÷ relay added, p99`, q.p99Ratio, GOALS.latencyP99Ratio, true));
+  }
+  return rows;
+}
+
+/** The HTTP layer's in-process cost, and (when latency ran) its share of the relay's added latency. */
+function floorRows(r: SdkFloorResult, relayAddedP50Ms: Partial<Record<'stdio' | 'http', number>>): Row[] {
+  const s = 'HTTP layer in-process (no sockets)';
+  const layerMs = (r.gatewayUs - r.plainUs) / 1000;
+  const rows: Row[] = [
+    { section: s, metric: `${r.era}: µs per call, plain handler / gateway HTTP layer`, value: `${fmt(r.plainUs, 0)} / ${fmt(r.gatewayUs, 0)} (layer: ${fmt(layerMs * 1000, 0)} µs)` },
+  ];
+  const { stdio, http } = relayAddedP50Ms;
+  if (stdio !== undefined && http !== undefined) {
+    rows.push({ section: s, metric: `${r.era}: layer ÷ relay added p50, stdio / http backend`, value: `${fmt(layerMs / stdio)}× / ${fmt(layerMs / http)}×` });
   }
   return rows;
 }
@@ -171,6 +186,7 @@ async function searchRows(): Promise<Row[]> {
 interface Config {
   quick: boolean;
   latency: { rounds: number; callsPerRound: number; warmup: number; budgetMs: number };
+  floor: { rounds: number; callsPerRound: number; warmup: number };
   throughput: { clients: number; windowMs: number; rounds: number };
   startupRuns: number;
   memorySettleMs: number;
@@ -178,8 +194,8 @@ interface Config {
 
 function configFor(quick: boolean): Config {
   return quick
-    ? { quick, latency: { rounds: 2, callsPerRound: 100, warmup: 50, budgetMs: 30_000 }, throughput: { clients: 32, windowMs: 1_000, rounds: 1 }, startupRuns: 3, memorySettleMs: 3_000 }
-    : { quick, latency: { rounds: 10, callsPerRound: 200, warmup: 300, budgetMs: 75_000 }, throughput: { clients: 32, windowMs: 2_000, rounds: 3 }, startupRuns: 7, memorySettleMs: 20_000 };
+    ? { quick, latency: { rounds: 2, callsPerRound: 100, warmup: 50, budgetMs: 30_000 }, floor: { rounds: 2, callsPerRound: 200, warmup: 100 }, throughput: { clients: 32, windowMs: 1_000, rounds: 1 }, startupRuns: 3, memorySettleMs: 3_000 }
+    : { quick, latency: { rounds: 10, callsPerRound: 200, warmup: 300, budgetMs: 75_000 }, floor: { rounds: 10, callsPerRound: 500, warmup: 1_000 }, throughput: { clients: 32, windowMs: 2_000, rounds: 3 }, startupRuns: 7, memorySettleMs: 20_000 };
 }
 
 function describeConfig(c: Config): string {
@@ -187,6 +203,7 @@ function describeConfig(c: Config): string {
   const t = c.throughput;
   return [
     `latency: ${l.rounds} interleaved rounds × ${l.callsPerRound} sequential calls per path (${l.rounds * l.callsPerRound} per path, ${l.rounds * l.callsPerRound * 4} per backend row) after ${l.warmup} warm-up calls per path; at most ${l.budgetMs / 1000} s per row`,
+    `HTTP layer in-process: ${c.floor.rounds} alternating rounds × ${c.floor.callsPerRound} sequential calls per handler after ${c.floor.warmup} warm-up calls`,
     `throughput: ${t.clients} clients per path, ${t.rounds} interleaved round(s) of ${t.windowMs / 1000} s per path after a 0.5 s warm-up window`,
     `start-up: ${c.startupRuns} alternating runs each (after one unmeasured start of each), 50 lazy backends`,
     `memory: RSS sampled every 250 ms for ${c.memorySettleMs / 1000} s after start-up and after indexing; goals on the settled value`,
@@ -198,6 +215,7 @@ const METHOD = `### Method
 All traffic is loopback (127.0.0.1). The gateway under test is the built CLI, \`node dist/cli.js\`, in its own process, at \`--log-level info\`, default failsafe settings. Clients are the v2 SDK (\`@modelcontextprotocol/client\`) in the bench process. The backend is the test fixture (\`test/fixtures/fixture-server.mjs\`, v1 SDK low-level server), its \`echo\` tool, with a 200-character argument; the first answer on every path is checked to be the echo.
 
 - **Latency** (\`bench/latency.ts\`). Four paths per backend kind. *direct*: the v2 client talks to the backend itself (stdio: it spawns the fixture; HTTP: the fixture's \`--http\` endpoint, 2025 sessions). *relay*: the same client (2025 negotiation) through \`bench/relay.ts\`, a raw relay written for the bench: plain \`node:http\` in; for stdio, each JSON-RPC body is written as one line to the fixture's stdin (ids rewritten so clients can share it) and the answer line is matched by id; for HTTP, the POST is forwarded with \`fetch\` and the answer streamed back. No SDK, no checks, initialize passes through. It is the least any HTTP-fronted gateway can add here. *gw-2025*: v2 client with its default negotiation (2025, sessionful lane) calling \`invoke\` on the gateway. *gw-2026*: v2 client pinned to 2026-07-28 (per-request lane). After warm-up, rounds interleave the paths (A,B,C,D then B,C,D,A, …) to share the machine's noise; percentiles are over all calls of a path. *Added* = path percentile − direct percentile; the goal compares the gateway's added latency to the relay's (≤ 1.25× at p50, ≤ 2× at p99).
+- **HTTP layer in-process** (\`bench/sdk-floor.ts\`). How much of the gateway's added latency its HTTP layer (hono and the MCP server SDK: routing, body parsing, era classification, the SDK's transport, JSON-RPC validation, dispatch) costs on its own, with no sockets and no backend. A v2 client in the bench process hands each \`Request\` straight to a handler through its \`fetch\` option: either the gateway's own app (\`src/http/app.ts\`) serving an MCP server whose \`tools/call\` returns a fixed result, or a plain handler written for the bench that parses the body and returns the same result in the same framing (2026: one JSON body; 2025: one SSE event). Rounds alternate; medians of the per-round means. *layer* = gateway − plain, the server-side work alone. The 1.25× latency goal leaves the gateway 0.25× of the relay's added p50 for everything it does beyond the relay; *layer ÷ relay added* shows how much of that this layer spends before any backend is called (the HTTP app runs from src/ here, through tsx, not the bundle).
 - **Throughput** (\`bench/throughput.ts\`). 32 clients per path, each its own connection, each calling in a closed loop for the window; calls/s = completed calls ÷ wall time until the last call of the window returned; rounds interleave the paths. HTTP backend: *direct* = 32 clients straight to the fixture's HTTP endpoint; this is the like-for-like row the ≥ 0.8 goal is judged on. stdio backend (informational): a stdio server has exactly one client, so *direct* = 32 concurrent callers multiplexed over one stdio connection with no HTTP at all; the gateway and relay paths serve 32 HTTP clients in front of one stdio child.
 - **Search** (\`bench/search-speed.ts\`, owned by the search work). In-process \`ToolIndex\` over a pool synthesized from the real tool lists in \`../shared/real-tools/\` (repeated under varied server names up to the size); build = best of 3 after a cold build; query percentiles over the hand-written real-tools queries × 5 rounds.
 - **Start-up** (\`bench/startup.ts\`). Wall time from \`spawn()\` to the first 200 from \`GET /health\`: the port is read from the gateway's \`mcp-gateway serving http://…\` log line, then \`/health\` is polled every 2 ms. The gateway has 50 configured stdio backends, all lazy (none is spawned). Beside it, in the same run, a bare \`node -e\` script with a plain \`node:http\` server measured the same way. Runs alternate; medians and their ratio are reported.
@@ -241,6 +259,7 @@ async function main(): Promise<number> {
 
   const rows: Row[] = [];
   const problems: string[] = [];
+  const relayAddedP50Ms: Partial<Record<'stdio' | 'http', number>> = {};
   const section = async (name: Section, run: () => Promise<Row[]>) => {
     if (!only.includes(name)) return;
     const s0 = performance.now();
@@ -261,6 +280,7 @@ async function main(): Promise<number> {
       const out: Row[] = [];
       for (const backend of ['stdio', 'http'] as const) {
         const r = await measureLatency(setup, backend, config.latency);
+        relayAddedP50Ms[backend] = r.relayAdded.p50;
         out.push(...latencyRows(r));
         if (r.roundsDone < config.latency.rounds) problems.push(`latency ${backend}: time budget ran out after ${r.roundsDone} of ${config.latency.rounds} rounds`);
       }
@@ -268,6 +288,11 @@ async function main(): Promise<number> {
     } finally {
       await setup.stop();
     }
+  });
+  await section('floor', async () => {
+    const out: Row[] = [];
+    for (const era of ['2025', '2026'] as const) out.push(...floorRows(await measureSdkFloor(era, config.floor), relayAddedP50Ms));
+    return out;
   });
   await section('throughput', async () => {
     const setup = await startPathSetup();
