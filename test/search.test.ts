@@ -127,6 +127,16 @@ describe("rank", () => {
   it("accepts server/tool as an exact name", () => {
     const hits = rank("github/get_file_contents", all);
     expect(hits[0]).toMatchObject({ server: "github", tool: "get_file_contents" });
+    // The same name on two servers: the server part picks one; a name that itself holds "/" still matches.
+    const twins = [
+      { server: "alpha", name: "echo", description: "Repeat text" },
+      { server: "beta", name: "echo", description: "Repeat text" },
+      { server: "alpha", name: "files/read", description: "Read a file" },
+    ];
+    expect(rank("Beta/Echo", twins)[0]).toMatchObject({ server: "beta", tool: "echo" });
+    expect(rank("alpha/echo", twins)[0]).toMatchObject({ server: "alpha", tool: "echo" });
+    expect(rank("files/read", twins)[0]).toMatchObject({ server: "alpha", tool: "files/read" });
+    expect(rank("alpha/files/read", twins)[0]).toMatchObject({ server: "alpha", tool: "files/read" });
   });
   it("finds a tool from a natural-language query", () => {
     const hits = rank("open an issue on a github repo", all);

@@ -103,6 +103,8 @@ interface Ranked {
 const DEFAULT_LIMIT = 10;
 const EMPTY_FIELD = { terms: [] as string[], length: 0 };
 const TERM_CACHE_MAX = 200_000;
+/** The word memos are dropped after this long without indexing. */
+const MEMO_IDLE_MS = 2_000;
 const IDENT = /^[\p{L}\p{N}_\-./:]+$/u;
 
 /** Property names and descriptions of a JSON Schema's top-level `properties`. */
@@ -131,18 +133,30 @@ function nameKey(text: string): string {
   return tokenize(text).join(" ");
 }
 
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
+/** One document id, or several: most names are unique, and a lone number costs no array. */
+type Ids = number | number[];
+
+function addId(map: Map<string, Ids>, key: string, id: number): void {
+  const current = map.get(key);
+  if (current === undefined) map.set(key, id);
+  else if (typeof current === "number") map.set(key, [current, id]);
+  else current.push(id);
 }
 
-function drop<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (!list) return;
-  const next = list.filter((x) => x !== value);
-  if (next.length > 0) map.set(key, next);
-  else map.delete(key);
+function removeId(map: Map<string, Ids>, key: string, id: number): void {
+  const current = map.get(key);
+  if (current === undefined) return;
+  if (typeof current === "number") {
+    if (current === id) map.delete(key);
+    return;
+  }
+  const next = current.filter((x) => x !== id);
+  if (next.length === 0) map.delete(key);
+  else map.set(key, next.length === 1 ? next[0]! : next);
+}
+
+function idsOf(ids: Ids | undefined): readonly number[] {
+  return ids === undefined ? [] : typeof ids === "number" ? [ids] : ids;
 }
 
 /** A live index: the gateway replaces one backend's tools when its list changes. */
@@ -152,12 +166,13 @@ export class ToolIndex {
   private readonly index = new Bm25Index(FIELDS.length);
   private readonly docs = new Map<number, ToolDoc>();
   private readonly byServer = new Map<string, number[]>();
-  /** lowercased "name" and "server/name" → ids */
-  private readonly exact = new Map<string, number[]>();
+  /** lowercased name → ids ("server/name" is looked up as the name, then checked against the server) */
+  private readonly exact = new Map<string, Ids>();
   /** nameKey(name) → ids */
-  private readonly byNameKey = new Map<string, number[]>();
+  private readonly byNameKey = new Map<string, Ids>();
   private readonly termCache = new Map<string, string | null>();
   private readonly wordCache = new Map<string, string[]>();
+  private memoTimer: ReturnType<typeof setTimeout> | undefined;
   private nextId = 0;
   /** [lowercased name, id], sorted by name; rebuilt lazily after changes (for prefix lookups) */
   private sortedNames: [string, number][] | undefined;
@@ -193,12 +208,27 @@ export class ToolIndex {
         serverDescriptions.set(sd, sdField);
       }
       this.index.add(id, this.fields(doc, serverField, sdField));
-      push(this.exact, doc.name.toLowerCase(), id);
-      push(this.exact, `${server}/${doc.name}`.toLowerCase(), id);
-      push(this.byNameKey, nameKey(doc.name), id);
+      addId(this.exact, doc.name.toLowerCase(), id);
+      addId(this.byNameKey, nameKey(doc.name), id);
     }
     if (ids.length > 0) this.byServer.set(server, ids);
     this.sortedNames = undefined;
+    this.index.trim();
+    this.releaseMemosWhenIdle();
+  }
+
+  /**
+   * The word memos make indexing fast while backends' lists arrive (words repeat across servers: the
+   * 10k-tool build takes twice as long without them), but kept, they hold every word ever indexed
+   * (~2.6 MiB at 10,000 tools) for queries that rarely reuse them. So they go once indexing pauses.
+   */
+  private releaseMemosWhenIdle(): void {
+    clearTimeout(this.memoTimer);
+    this.memoTimer = setTimeout(() => {
+      this.termCache.clear();
+      this.wordCache.clear();
+    }, MEMO_IDLE_MS);
+    this.memoTimer.unref?.();
   }
 
   /** A tool's analyzed fields, in FIELDS order. */
@@ -225,9 +255,8 @@ export class ToolIndex {
     for (const id of ids) {
       const doc = this.docs.get(id);
       if (doc) {
-        drop(this.exact, doc.name.toLowerCase(), id);
-        drop(this.exact, `${server}/${doc.name}`.toLowerCase(), id);
-        drop(this.byNameKey, nameKey(doc.name), id);
+        removeId(this.exact, doc.name.toLowerCase(), id);
+        removeId(this.byNameKey, nameKey(doc.name), id);
       }
       if (doc) this.index.remove(id, this.fields(doc));
       this.docs.delete(id);
@@ -264,8 +293,13 @@ export class ToolIndex {
         out.push({ id, score });
       };
       const lower = q.toLowerCase();
-      for (const id of this.exact.get(lower) ?? []) add(id, 1);
-      for (const id of this.byNameKey.get(nameKey(q)) ?? []) add(id, 1);
+      for (const id of idsOf(this.exact.get(lower))) add(id, 1);
+      const slash = lower.indexOf("/");
+      if (slash > 0) {
+        const server = lower.slice(0, slash);
+        for (const id of idsOf(this.exact.get(lower.slice(slash + 1)))) if (this.docs.get(id)?.server.toLowerCase() === server) add(id, 1);
+      }
+      for (const id of idsOf(this.byNameKey.get(nameKey(q)))) add(id, 1);
       if (IDENT.test(q) && lower.length >= 3 && out.length < limit) {
         const slash = lower.indexOf("/");
         const server = slash > 0 ? lower.slice(0, slash) : undefined;
@@ -485,7 +519,11 @@ function topK(ids: number[], score: (id: number) => number, k: number): Ranked[]
 export function rank(query: string, tools: ToolDoc[], options?: SearchOptions): SearchHit[] {
   const index = new ToolIndex();
   const byServer = new Map<string, ToolDoc[]>();
-  for (const t of tools) push(byServer, t.server, t);
+  for (const t of tools) {
+    const list = byServer.get(t.server);
+    if (list) list.push(t);
+    else byServer.set(t.server, [t]);
+  }
   for (const [server, docs] of byServer) index.replaceServer(server, docs);
   return index.search(query, options);
 }
