@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Client, Tool } from '@modelcontextprotocol/client';
+import type { Client, ResponseCacheStore, Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig, HttpBackendConfig, StdioBackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { type ClientSdkModule, loadClientSdk } from './client-sdk.js';
@@ -39,9 +39,24 @@ export interface ConnectHooks {
 
 const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
 
+/**
+ * A response cache that keeps nothing. Each Backend keeps its tool list itself, and calls go through
+ * request(), which never reads the SDK's cache (only callTool() does, for Mcp-Param-* headers and output
+ * checks); the default store would hold a second copy of every list as JSON, ~2 MiB at 10,000 tools.
+ */
+let cacheStamp = 0;
+const keepNothing: ResponseCacheStore = {
+  get: () => undefined,
+  set: () => ++cacheStamp,
+  delete: () => {},
+  evict: () => {},
+  clear: () => {},
+};
+
 function newClient(sdk: ClientSdkModule, name: string, hooks: ConnectHooks, negotiation: 'legacy' | 'auto'): Client {
   const client = new sdk.Client(clientInfo, {
     capabilities: {},
+    responseCacheStore: keepNothing,
     // Stdio backends stay on the 2025 handshake: an `auto` probe spawns a second, throwaway child.
     versionNegotiation: { mode: negotiation },
     listChanged: {
