@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { measureFootprint } from './footprint.js';
 import { type LatencyResult, measureLatency } from './latency.js';
 import { measureMemory } from './memory.js';
-import { measureSdkFloor, type SdkFloorResult } from './sdk-floor.js';
+import { type BackendLegResult, measureBackendLeg, measureSdkFloor, type SdkFloorResult } from './sdk-floor.js';
 import { measureStartup } from './startup.js';
 import { measureThroughput, type ThroughputResult } from './throughput.js';
 import {
@@ -113,6 +113,15 @@ function floorRows(r: SdkFloorResult, relayAddedP50Ms: Partial<Record<'stdio' | 
     rows.push({ section: s, metric: `${r.era}: layer ÷ relay added p50, stdio / http backend`, value: `${fmt(layerMs / stdio)}× / ${fmt(layerMs / http)}×` });
   }
   return rows;
+}
+
+/** The SDK client on the backend leg against the relay's raw forwarding, and its share of the relay's added latency. */
+function backendLegRows(r: BackendLegResult, relayAddedP50Ms: Partial<Record<'stdio' | 'http', number>>): Row[] {
+  const s = 'backend leg in-process';
+  const extraMs = (r.sdkUs - r.rawUs) / 1000;
+  const relay = relayAddedP50Ms[r.backend];
+  const share = relay === undefined ? '' : `; ÷ relay added p50: ${fmt(extraMs / relay)}×`;
+  return [{ section: s, metric: `${r.backend}: µs per call, relay's raw way / SDK client`, value: `${fmt(r.rawUs, 0)} / ${fmt(r.sdkUs, 0)} (SDK: ${fmt(extraMs * 1000, 0)} µs more${share})` }];
 }
 
 function throughputRows(r: ThroughputResult, withGoal: boolean): Row[] {
@@ -215,7 +224,7 @@ const METHOD = `### Method
 All traffic is loopback (127.0.0.1). The gateway under test is the built CLI, \`node dist/cli.js\`, in its own process, at \`--log-level info\`, default failsafe settings. Clients are the v2 SDK (\`@modelcontextprotocol/client\`) in the bench process. The backend is the test fixture (\`test/fixtures/fixture-server.mjs\`, v1 SDK low-level server), its \`echo\` tool, with a 200-character argument; the first answer on every path is checked to be the echo.
 
 - **Latency** (\`bench/latency.ts\`). Four paths per backend kind. *direct*: the v2 client talks to the backend itself (stdio: it spawns the fixture; HTTP: the fixture's \`--http\` endpoint, 2025 sessions). *relay*: the same client (2025 negotiation) through \`bench/relay.ts\`, a raw relay written for the bench: plain \`node:http\` in; for stdio, each JSON-RPC body is written as one line to the fixture's stdin (ids rewritten so clients can share it) and the answer line is matched by id; for HTTP, the POST is forwarded with \`fetch\` and the answer streamed back. No SDK, no checks, initialize passes through. It is the least any HTTP-fronted gateway can add here. *gw-2025*: v2 client with its default negotiation (2025, sessionful lane) calling \`invoke\` on the gateway. *gw-2026*: v2 client pinned to 2026-07-28 (per-request lane). After warm-up, rounds interleave the paths (A,B,C,D then B,C,D,A, …) to share the machine's noise; percentiles are over all calls of a path. *Added* = path percentile − direct percentile; the goal compares the gateway's added latency to the relay's (≤ 1.25× at p50, ≤ 2× at p99).
-- **HTTP layer in-process** (\`bench/sdk-floor.ts\`). How much of the gateway's added latency its HTTP layer (hono and the MCP server SDK: routing, body parsing, era classification, the SDK's transport, JSON-RPC validation, dispatch) costs on its own, with no sockets and no backend. A v2 client in the bench process hands each \`Request\` straight to a handler through its \`fetch\` option: either the gateway's own app (\`src/http/app.ts\`) serving an MCP server whose \`tools/call\` returns a fixed result, or a plain handler written for the bench that parses the body and returns the same result in the same framing (2026: one JSON body; 2025: one SSE event). Rounds alternate; medians of the per-round means. *layer* = gateway − plain, the server-side work alone. The 1.25× latency goal leaves the gateway 0.25× of the relay's added p50 for everything it does beyond the relay; *layer ÷ relay added* shows how much of that this layer spends before any backend is called (the HTTP app runs from src/ here, through tsx, not the bundle).
+- **HTTP layer in-process** (\`bench/sdk-floor.ts\`). How much of the gateway's added latency its HTTP layer (hono and the MCP server SDK: routing, body parsing, era classification, the SDK's transport, JSON-RPC validation, dispatch) costs on its own, with no sockets and no backend. A v2 client in the bench process hands each \`Request\` straight to a handler through its \`fetch\` option: either the gateway's own app (\`src/http/app.ts\`) serving an MCP server whose \`tools/call\` returns a fixed result, or a plain handler written for the bench that parses the body and returns the same result in the same framing (2026: one JSON body; 2025: one SSE event). Rounds alternate; medians of the per-round means. *layer* = gateway − plain, the server-side work alone. The 1.25× latency goal leaves the gateway 0.25× of the relay's added p50 for everything it does beyond the relay; *layer ÷ relay added* shows how much of that this layer spends before any backend is called (the HTTP app runs from src/ here, through tsx, not the bundle). The *backend leg* rows do the same for the other side: the SDK client as the gateway uses it (results passed through unvalidated) against what the relay does instead, newline JSON-RPC to the stdio fixture or one \`fetch\` per call to the HTTP fixture's 2025 session, on the same fixture. Both are CPU per call in one thread: in the served gateway, work done after a response is written overlaps the client rather than adding to its latency.
 - **Throughput** (\`bench/throughput.ts\`). 32 clients per path, each its own connection, each calling in a closed loop for the window; calls/s = completed calls ÷ wall time until the last call of the window returned; rounds interleave the paths. HTTP backend: *direct* = 32 clients straight to the fixture's HTTP endpoint; this is the like-for-like row the ≥ 0.8 goal is judged on. stdio backend (informational): a stdio server has exactly one client, so *direct* = 32 concurrent callers multiplexed over one stdio connection with no HTTP at all; the gateway and relay paths serve 32 HTTP clients in front of one stdio child.
 - **Search** (\`bench/search-speed.ts\`, owned by the search work). In-process \`ToolIndex\` over a pool synthesized from the real tool lists in \`../shared/real-tools/\` (repeated under varied server names up to the size); build = best of 3 after a cold build; query percentiles over the hand-written real-tools queries × 5 rounds.
 - **Start-up** (\`bench/startup.ts\`). Wall time from \`spawn()\` to the first 200 from \`GET /health\`: the port is read from the gateway's \`mcp-gateway serving http://…\` log line, then \`/health\` is polled every 2 ms. The gateway has 50 configured stdio backends, all lazy (none is spawned). Beside it, in the same run, a bare \`node -e\` script with a plain \`node:http\` server measured the same way. Runs alternate; medians and their ratio are reported.
@@ -292,6 +301,7 @@ async function main(): Promise<number> {
   await section('floor', async () => {
     const out: Row[] = [];
     for (const era of ['2025', '2026'] as const) out.push(...floorRows(await measureSdkFloor(era, config.floor), relayAddedP50Ms));
+    for (const backend of ['stdio', 'http'] as const) out.push(...backendLegRows(await measureBackendLeg(backend, config.floor), relayAddedP50Ms));
     return out;
   });
   await section('throughput', async () => {

@@ -11,12 +11,21 @@
  * Both answer the same client the same way, so gateway − plain is the server-side work of the layer.
  * Set beside the relay's added latency (bench/latency.ts), it shows how much of the ≤ 1.25× goal's
  * headroom this layer alone uses before any backend is called.
+ *
+ * The backend leg is measured the same way: the SDK client the gateway uses (results passed through
+ * unvalidated, as src/backends/backend.ts does) against what the relay does instead — newline JSON-RPC
+ * to the stdio fixture, or one fetch per call to the HTTP fixture's 2025 session — on the same fixture.
+ *
+ * These are CPU per call in one thread; in the served gateway, work done after a response is written
+ * (closing the per-request server, say) overlaps the client instead of adding to its latency.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler, type Server as McpServer, Server } from '@modelcontextprotocol/server';
 import { createHttpApp } from '../src/http/app.js';
 import { silentLogger } from '../src/log.js';
-import type { Era } from './util.js';
+import { ECHO_ARGS, type Era, fixturePath, startHttpFixture, stdioClient, trackPid } from './util.js';
 
 export interface SdkFloorOptions {
   rounds: number;
@@ -101,6 +110,116 @@ export async function measureSdkFloor(era: '2025' | '2026', options: SdkFloorOpt
   } finally {
     await Promise.all(Object.values(clients).map((c) => c.close().catch(() => {})));
     await gateway.close();
+  }
+}
+
+export interface BackendLegResult {
+  backend: 'stdio' | 'http';
+  /** µs per call, median over rounds */
+  rawUs: number;
+  sdkUs: number;
+}
+
+/**
+ * As src/backends/backend.ts forwards a call: the result not validated, and the front request's abort
+ * signal passed along (a fresh one per call here), which also keeps undici from hanging one listener
+ * per request on the transport's shared signal.
+ */
+const forward = () => ({ signal: new AbortController().signal });
+/** No validation of the result on the backend leg, as the gateway forwards it. */
+const PASS_THROUGH = { '~standard': { version: 1 as const, vendor: 'bench', validate: (value: unknown) => ({ value }) } };
+const ECHO = { method: 'tools/call', params: { name: 'echo', arguments: ECHO_ARGS } };
+
+type Caller = { call: () => Promise<unknown>; close: () => Promise<void> };
+
+async function sdkCaller(backend: 'stdio' | 'http'): Promise<Caller & { stopFixture?: () => Promise<void> }> {
+  if (backend === 'stdio') {
+    const client = await stdioClient(['--name', 'leg-sdk']);
+    return { call: () => client.request(ECHO, PASS_THROUGH, forward()), close: () => client.close() };
+  }
+  const fixture = await startHttpFixture();
+  const client = new Client({ name: 'leg-sdk', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
+  await client.connect(new StreamableHTTPClientTransport(new URL(fixture.url)));
+  return {
+    call: () => client.request(ECHO, PASS_THROUGH, forward()),
+    close: async () => {
+      await client.close();
+      await fixture.child.stop();
+    },
+  };
+}
+
+/** The relay's way: one JSON line per call to the child's stdin, the answer matched by id. */
+async function rawStdioCaller(): Promise<Caller> {
+  const child = spawn(process.execPath, [fixturePath, '--name', 'leg-raw'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  trackPid(child.pid);
+  const waiting = new Map<number, (message: unknown) => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const message = JSON.parse(line) as { id?: number };
+    if (message.id === undefined) return;
+    waiting.get(message.id)?.(message);
+    waiting.delete(message.id);
+  });
+  let nextId = 0;
+  const send = (method: string, params: unknown) =>
+    new Promise<unknown>((resolve) => {
+      const id = ++nextId;
+      waiting.set(id, resolve);
+      child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  await send('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'leg-raw', version: '1.0.0' } });
+  child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  return {
+    call: () => send(ECHO.method, ECHO.params),
+    close: async () => {
+      child.stdin!.end();
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+/** The relay's way over HTTP: one fetch per call in the 2025 session, the body read and its JSON-RPC message parsed. */
+async function rawHttpCaller(): Promise<Caller> {
+  const fixture = await startHttpFixture();
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const post = async (body: unknown) => {
+    const res = await fetch(fixture.url, { method: 'POST', headers, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { res, text };
+  };
+  const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'leg-raw', version: '1.0.0' } } });
+  headers['mcp-session-id'] = init.res.headers.get('mcp-session-id') ?? '';
+  headers['mcp-protocol-version'] = '2025-06-18';
+  await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  let nextId = 0;
+  return {
+    call: async () => {
+      const { text } = await post({ jsonrpc: '2.0', id: ++nextId, ...ECHO });
+      const json = text.startsWith('{') ? text : (text.split('\n').find((l) => l.startsWith('data: ')) ?? '').slice('data: '.length);
+      return JSON.parse(json) as unknown;
+    },
+    close: () => fixture.child.stop(),
+  };
+}
+
+export async function measureBackendLeg(backend: 'stdio' | 'http', options: SdkFloorOptions): Promise<BackendLegResult> {
+  const callers: Record<'raw' | 'sdk', Caller | undefined> = { raw: undefined, sdk: undefined };
+  try {
+    callers.raw = backend === 'stdio' ? await rawStdioCaller() : await rawHttpCaller();
+    callers.sdk = await sdkCaller(backend);
+    const perRound: Record<'raw' | 'sdk', number[]> = { raw: [], sdk: [] };
+    for (const c of [callers.raw, callers.sdk]) for (let i = 0; i < options.warmup; i++) await c.call();
+    for (let r = 0; r < options.rounds; r++) {
+      for (const name of r % 2 === 0 ? (['raw', 'sdk'] as const) : (['sdk', 'raw'] as const)) {
+        const caller = callers[name]!;
+        const t0 = performance.now();
+        for (let i = 0; i < options.callsPerRound; i++) await caller.call();
+        perRound[name].push(((performance.now() - t0) * 1000) / options.callsPerRound);
+      }
+    }
+    return { backend, rawUs: median(perRound.raw), sdkUs: median(perRound.sdk) };
+  } finally {
+    await Promise.all(Object.values(callers).map((c) => c?.close().catch(() => {})));
   }
 }
 
