@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { getAt, locateNode } from '../config/yaml-location.js';
+import { getAt, lazyLocator, type Locate, locateNode, readYamlQuickly, UNREADABLE } from '../config/yaml-location.js';
 import { join, relative } from 'node:path';
 import type { ToolAnnotations } from '@modelcontextprotocol/client';
 import { isMap, LineCounter, parseDocument } from 'yaml';
@@ -81,8 +81,8 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
   for (const dir of dirs) files.push(...(await listYamlFiles(dir, problems)));
 
   const groups = new Map<string, CapabilityGroup>();
-  /** Where each tool name was first defined, per server: for duplicate errors naming both places. */
-  const seen = new Map<string, { file: string; line?: number }>();
+  /** Where each tool name was first defined, per server: for duplicate errors naming both places (the line only then). */
+  const seen = new Map<string, { file: string; line: () => number | undefined }>();
   const descriptionFrom = new Map<string, string>();
 
   for (const file of files) {
@@ -104,11 +104,11 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
     definitions.forEach((def, i) => {
       const key = `${server}\u0000${def.name}`;
       const namePath = parsed.list ? ['tools', i, 'name'] : ['name'];
-      const where = locate(namePath);
       const first = seen.get(key);
       if (first) {
-        const at = first.line ? `${first.file}:${first.line}` : first.file;
-        fileProblems.push({ file, path: namePath.join('.'), message: `duplicate tool name "${def.name}" in server "${server}": also defined in ${at}`, ...where });
+        const line = first.line();
+        const at = line ? `${first.file}:${line}` : first.file;
+        fileProblems.push({ file, path: namePath.join('.'), message: `duplicate tool name "${def.name}" in server "${server}": also defined in ${at}`, ...locate(namePath) });
       }
     });
     if (fileProblems.length > 0) {
@@ -116,7 +116,7 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
       continue;
     }
     definitions.forEach((def, i) => {
-      seen.set(`${server}\u0000${def.name}`, { file, line: locate(parsed.list ? ['tools', i, 'name'] : ['name']).line });
+      seen.set(`${server}\u0000${def.name}`, { file, line: () => locate(parsed.list ? ['tools', i, 'name'] : ['name']).line });
     });
     if (serverDescription !== undefined && !descriptionFrom.has(server)) {
       descriptionFrom.set(server, file);
@@ -168,8 +168,6 @@ async function listYamlFiles(dir: string, problems: CapabilityProblem[]): Promis
     .sort();
 }
 
-type Locate = (path: (string | number)[], atKey?: boolean) => { line?: number; col?: number };
-
 export type ParsedCapabilityFile =
   | { problems: CapabilityProblem[] }
   | { server: string; serverDescription?: string; definitions: CapabilityDefinition[]; list: boolean; locate: Locate };
@@ -186,6 +184,16 @@ export async function parseCapabilityFile(file: string): Promise<ParsedCapabilit
 }
 
 export function parseCapabilityText(text: string, file: string): ParsedCapabilityFile {
+  // Valid text is read with js-yaml and located only if asked; anything else goes the located way.
+  const quick = readYamlQuickly(text);
+  if (quick !== UNREADABLE && quick !== null && typeof quick === 'object' && !Array.isArray(quick)) {
+    const result = capabilityFileSchemaFor(quick).safeParse(quick);
+    if (result.success) return capabilityFile(result.data as CapabilityFile, file, lazyLocator(text));
+  }
+  return parseLocated(text, file);
+}
+
+function parseLocated(text: string, file: string): ParsedCapabilityFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const locate: Locate = (path, atKey) => locateNode(doc, lines, path, atKey);
@@ -207,7 +215,10 @@ export function parseCapabilityText(text: string, file: string): ParsedCapabilit
   if (!result.success) {
     return { problems: result.error.issues.flatMap((issue) => describeIssue(issue, raw, file, locate)) };
   }
-  const parsed = result.data as CapabilityFile;
+  return capabilityFile(result.data as CapabilityFile, file, locate);
+}
+
+function capabilityFile(parsed: CapabilityFile, file: string, locate: Locate): ParsedCapabilityFile {
   const server = parsed.server ?? DEFAULT_SERVER;
   const tools = 'tools' in parsed ? parsed.tools : [parsed];
   return {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { getAt, locateNode } from './yaml-location.js';
+import { getAt, type Locate, locateNode, readYamlQuickly, UNREADABLE } from './yaml-location.js';
 import { dirname, resolve } from 'node:path';
-import { load as loadYaml } from 'js-yaml';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { suggest } from '../search/suggest.js';
@@ -38,12 +37,9 @@ export interface ParseOptions {
 }
 
 /**
- * Parse and validate config text. Throws ConfigError listing every problem.
- *
- * Two parsers, one result: js-yaml turns text into a value about three times faster than `yaml` builds
- * its document (~60 ms of a 50-backend start-up, `npm run bench -- --only startup`), so valid text takes
- * that path. Text with any problem is parsed again with `yaml`, whose document locates every problem
- * by line and column. Both follow the YAML 1.2 core schema and reject duplicate keys.
+ * Parse and validate config text. Throws ConfigError listing every problem. Valid text is read with
+ * js-yaml; text with any problem is parsed again with `yaml`, to give every problem its line:col
+ * (see yaml-location.ts).
  */
 export function parseConfig(text: string, options: ParseOptions = {}): GatewayConfig {
   const env = options.env ?? process.env;
@@ -57,14 +53,9 @@ export function parseConfig(text: string, options: ParseOptions = {}): GatewayCo
 
 /** The text's value, or undefined if js-yaml rejects it or it is not a mapping. */
 function quickLoad(text: string): Record<string, unknown> | undefined {
-  let value: unknown;
-  try {
-    value = loadYaml(text);
-  } catch {
-    return undefined;
-  }
+  const value = readYamlQuickly(text);
   if (value === null || value === undefined) return {};
-  return typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== UNREADABLE && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** The slow path: a `yaml` document, so that every problem gets its line:col. */
@@ -116,8 +107,6 @@ export async function loadConfigFile(file: string, env?: NodeJS.ProcessEnv): Pro
   }
   return parseConfig(text, { file, env });
 }
-
-type Locate = (path: (string | number)[], atKey?: boolean) => { line?: number; col?: number };
 
 function describeIssue(issue: z.core.$ZodIssue, value: unknown, locate: Locate): ConfigProblem[] {
   const path = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
