@@ -165,6 +165,16 @@ describe('capability files: validation', () => {
     expect(messages[0]).toMatch(/bad\.yaml:5:3: request\.metod: unknown key \(did you mean `method`\?\)$/);
   });
 
+  it('reports an alias bomb as a problem of its file, and reads a plain alias', async () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) bomb.push(`${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10).fill(`*${'abcdefgh'[i - 1]}`).join(', ')}]`);
+    const tool = 'description: d\nrequest: { url: "https://example.com/x" }\n';
+    const { messages, groups } = await load({ 'bomb.yaml': `${bomb.join('\n')}\n`, 'alias.yaml': `name: &n aliased\ntitle: *n\n${tool}` });
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/bomb\.yaml: \(top level\): .*alias/i);
+    expect(groups.flatMap((g) => g.tools.map((t) => [t.name, t.title]))).toEqual([['aliased', 'aliased']]);
+  });
+
   it('reports a missing url, a bad method and a missing description at their paths', async () => {
     const { messages } = await load({
       'a.yaml': 'name: t\ndescription: d\nrequest:\n  method: GET\n',

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../src/config/command-line.js';
+import { parseDocument } from 'yaml';
 import { ConfigError, parseConfig } from '../src/config/load.js';
+import { readYamlQuickly, UNREADABLE } from '../src/config/yaml-location.js';
 import { runCli } from './helpers.js';
 
 function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
@@ -96,28 +98,39 @@ backends:
     expect(problems('- a list\n')[0]).toMatch(/must be a mapping/);
   });
 
-  it('reads YAML 1.2 core values on the fast path as the located path does', () => {
-    // Valid text takes js-yaml; YAML 1.1 readings (yes/on as booleans, dates) would break string fields.
-    const config = parseConfig(
-      `
-backends:
-  a: &shared { command: x, description: 2024-01-01, env: { FLAG: on, N: "007", YES: yes } }
-  b: *shared
-  c:
-    command: x
-    description: |
-      two
-      lines
-`,
-      { env: {} },
-    );
-    expect(config.backends.a).toMatchObject({ description: '2024-01-01', env: { FLAG: 'on', N: '007', YES: 'yes' } });
-    expect(config.backends.b).toMatchObject({ command: 'x', description: '2024-01-01' });
-    expect(config.backends.c?.description).toBe('two\nlines\n');
-    // Text that is valid either way: YAML 1.1 would read octal 8, a valid port too, and no fallback would notice.
+  it('reads YAML as the located path does, or leaves the text to it', () => {
+    // js-yaml reads plain text (fast); yaml parses everything else. Either way the value must be yaml's.
+    const quick = [
+      'a: on\nb: yes\nc: No\nd: 2024-01-01\ne: "007"\nf: 010\ng: 0o17\nh: 0x1F\ni: 1_000\nj: .inf\nk: -.Inf\nl: ~\nm: 1e3',
+      'text: |\n  two\n  lines\nfolded: >-\n  one\n  line\nsingle: \'it\'\'s\'\ndouble: "tab\\tand \\u00e9"',
+      'list: [1, "2", three, {x: y}]\nnested:\n  - name: a\n    args: [-y, pkg]',
+    ];
+    const leftToYaml = [
+      '%YAML 1.1\n---\na: 010\nb: on', // a directive: yaml reads 1.1 (8, true)
+      'a: &x {k: v}\nb: *x', // an alias
+      'null: 1\n~: 2', // null keys: js-yaml would say "null" and "~"
+      `${'k'.repeat(1100)}: 1`, // an implicit key over 1,024 characters: an error in yaml
+      'big: 1e400', // Infinity in yaml, the string "1e400" in js-yaml
+      'a: 1\na: 2', // a duplicate key
+      'a: [unclosed',
+      '',
+    ];
+    for (const text of quick) expect(readYamlQuickly(text), text).toEqual(parseDocument(text).toJS());
+    for (const text of leftToYaml) expect(readYamlQuickly(text), text).toBe(UNREADABLE);
+  });
+
+  it('parses configs the fast path leaves alone exactly as before', () => {
     expect(parseConfig('server: { port: 010 }\n', { env: {} }).server.port).toBe(10);
-    // A duplicate key, which js-yaml rejects too, is reported with its place by the located path.
+    expect(parseConfig('%YAML 1.1\n---\nserver: { port: 010 }\n', { env: {} }).server.port).toBe(8);
+    const aliased = parseConfig('backends:\n  a: &c { command: x, description: yes }\n  b: *c\n', { env: {} });
+    expect(aliased.backends.b).toMatchObject({ command: 'x', description: 'yes' });
+    expect(problems('~\n')[0]).toMatch(/must be a mapping/);
+    expect(problems('backends:\n  null: { command: x }\n')[0]).toMatch(/a backend name uses/);
     expect(problems('backends:\n  a: { command: x }\n  a: { command: y }\n')[0]).toMatch(/^gw\.yaml:3:3: \(top level\): .*unique/);
+    // An alias bomb: yaml stops expanding it; it must not be walked as a shared structure.
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) bomb.push(`${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10).fill(`*${'abcdefgh'[i - 1]}`).join(', ')}]`);
+    expect(problems(`${bomb.join('\n')}\n`)[0]).toMatch(/alias/i);
   });
 
   it('lists every problem at once', () => {

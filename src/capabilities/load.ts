@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { getAt, lazyLocator, type Locate, locateNode, readYamlQuickly, UNREADABLE } from '../config/yaml-location.js';
+import { documentValue, getAt, lazyLocator, type Locate, locateNode, readYamlQuickly, UNREADABLE } from '../config/yaml-location.js';
 import { join, relative } from 'node:path';
 import type { ToolAnnotations } from '@modelcontextprotocol/client';
 import { isMap, LineCounter, parseDocument } from 'yaml';
@@ -209,7 +209,9 @@ function parseLocated(text: string, file: string): ParsedCapabilityFile {
   if (!isMap(doc.contents)) {
     return { problems: [{ file, path: '', message: doc.contents === null ? 'the file is empty' : 'a capability file is a mapping (key: value)' }] };
   }
-  const raw = doc.toJS() as unknown;
+  const read = documentValue(doc);
+  if ('problem' in read) return { problems: [{ file, path: '', message: read.problem }] };
+  const raw = read.value;
   const schema = capabilityFileSchemaFor(raw);
   const result = schema.safeParse(raw);
   if (!result.success) {

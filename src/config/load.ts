@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { getAt, type Locate, locateNode, readYamlQuickly, UNREADABLE } from './yaml-location.js';
+import { documentValue, getAt, type Locate, locateNode, readYamlQuickly, UNREADABLE } from './yaml-location.js';
 import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -51,11 +51,10 @@ export function parseConfig(text: string, options: ParseOptions = {}): GatewayCo
   return parseLocated(text, options.file ?? 'gateway.yaml', env);
 }
 
-/** The text's value, or undefined if js-yaml rejects it or it is not a mapping. */
+/** The text's mapping, or undefined when it is not one or js-yaml should not read it (empty text included). */
 function quickLoad(text: string): Record<string, unknown> | undefined {
   const value = readYamlQuickly(text);
-  if (value === null || value === undefined) return {};
-  return value !== UNREADABLE && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== UNREADABLE && value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** The slow path: a `yaml` document, so that every problem gets its line:col. */
@@ -71,7 +70,9 @@ function parseLocated(text: string, file: string, env: NodeJS.ProcessEnv): Gatew
       }),
     );
   }
-  const raw = doc.toJS() ?? {};
+  const read = documentValue(doc);
+  if ('problem' in read) throw new ConfigError(file, [{ path: '', message: read.problem }]);
+  const raw = read.value ?? {};
   if (!isMap(doc.contents) && doc.contents !== null) {
     throw new ConfigError(file, [{ path: '', message: 'the config must be a mapping (key: value)' }]);
   }

@@ -6,20 +6,52 @@ import { type Document, isMap, LineCounter, parseDocument } from 'yaml';
  *
  * Two parsers, one reading: js-yaml turns text into a value about three times faster than `yaml` builds
  * its document (~30 ms for the shipped capability files, ~60 ms for a 50-backend config at start-up), so
- * valid text takes that path; `yaml`'s document, with line and column for every node, is built only when a
- * problem needs a place. Both follow the YAML 1.2 core schema and reject duplicate keys.
+ * plain text takes that path; `yaml`'s document, with line and column for every node, is built only when a
+ * problem needs a place. Both read YAML 1.2 with its core schema and reject duplicate keys. Text where
+ * the two could read differently goes to `yaml` whole: a directive (`%YAML 1.1` switches `yaml` to the
+ * 1.1 schema; js-yaml ignores it), any alias (`yaml` bounds alias expansion; js-yaml would hand back
+ * shared nodes for the checks to walk), a null key, a key over 1,024 characters, a float too large for
+ * a number.
  */
 
 export type Locate = (path: (string | number)[], atKey?: boolean) => { line?: number; col?: number };
 
-/** Marks text js-yaml cannot read; the caller parses it again with `yaml` to report where. */
+/** Marks text js-yaml should not read; the caller parses it with `yaml`, which also says where a problem is. */
 export const UNREADABLE: unique symbol = Symbol('unreadable YAML');
 
 export function readYamlQuickly(text: string): unknown {
+  if (/^%/m.test(text)) return UNREADABLE;
+  let value: unknown;
   try {
-    return loadYaml(text);
+    value = loadYaml(text, { maxAliases: 0 });
   } catch {
     return UNREADABLE;
+  }
+  return readsDifferently(value) ? UNREADABLE : value;
+}
+
+/** js-yaml's null key is "null" (yaml's is ""); "1e400" stays a string (yaml's is Infinity). */
+const NULL_KEYS = new Set(['null', 'Null', 'NULL', '~']);
+const FLOAT = /^[-+]?(\.\d+|\d+(\.\d*)?)([eE][-+]?\d+)?$/;
+
+function readsDifferently(value: unknown): boolean {
+  if (typeof value === 'string') return FLOAT.test(value) && !Number.isFinite(Number(value));
+  if (Array.isArray(value)) return value.some(readsDifferently);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, v]) => NULL_KEYS.has(key) || key.length > 1024 || readsDifferently(v));
+  }
+  return false;
+}
+
+/**
+ * The document's value. `yaml` throws (a ReferenceError) when expanding aliases would exceed its bound,
+ * an alias bomb; that is a problem with the text, reported like a syntax error.
+ */
+export function documentValue(doc: Document): { value: unknown } | { problem: string } {
+  try {
+    return { value: doc.toJS() as unknown };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
   }
 }
 
