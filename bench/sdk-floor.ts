@@ -94,8 +94,14 @@ const call = (client: Client) => client.request({ method: 'tools/call', params: 
 
 export async function measureSdkFloor(era: '2025' | '2026', options: SdkFloorOptions): Promise<SdkFloorResult> {
   const gateway = gatewayHandler();
-  const clients = { plain: await connect(era, plainHandler(era)), gateway: await connect(era, gateway.handler) };
+  const opened: Client[] = [];
+  const open = async (handler: Handler) => {
+    const client = await connect(era, handler);
+    opened.push(client);
+    return client;
+  };
   try {
+    const clients = { plain: await open(plainHandler(era)), gateway: await open(gateway.handler) };
     const perRound: Record<keyof typeof clients, number[]> = { plain: [], gateway: [] };
     for (const client of Object.values(clients)) for (let i = 0; i < options.warmup; i++) await call(client);
     for (let r = 0; r < options.rounds; r++) {
@@ -108,7 +114,7 @@ export async function measureSdkFloor(era: '2025' | '2026', options: SdkFloorOpt
     }
     return { era, plainUs: median(perRound.plain), gatewayUs: median(perRound.gateway) };
   } finally {
-    await Promise.all(Object.values(clients).map((c) => c.close().catch(() => {})));
+    await Promise.all(opened.map((c) => c.close().catch(() => {})));
     await gateway.close();
   }
 }
@@ -132,14 +138,19 @@ const ECHO = { method: 'tools/call', params: { name: 'echo', arguments: ECHO_ARG
 
 type Caller = { call: () => Promise<unknown>; close: () => Promise<void> };
 
-async function sdkCaller(backend: 'stdio' | 'http'): Promise<Caller & { stopFixture?: () => Promise<void> }> {
+async function sdkCaller(backend: 'stdio' | 'http'): Promise<Caller> {
   if (backend === 'stdio') {
     const client = await stdioClient(['--name', 'leg-sdk']);
     return { call: () => client.request(ECHO, PASS_THROUGH, forward()), close: () => client.close() };
   }
   const fixture = await startHttpFixture();
   const client = new Client({ name: 'leg-sdk', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
-  await client.connect(new StreamableHTTPClientTransport(new URL(fixture.url)));
+  try {
+    await client.connect(new StreamableHTTPClientTransport(new URL(fixture.url)));
+  } catch (error) {
+    await fixture.child.stop();
+    throw error;
+  }
   return {
     call: () => client.request(ECHO, PASS_THROUGH, forward()),
     close: async () => {

@@ -137,6 +137,12 @@ describe("rank", () => {
     expect(rank("alpha/echo", twins)[0]).toMatchObject({ server: "alpha", tool: "echo" });
     expect(rank("files/read", twins)[0]).toMatchObject({ server: "alpha", tool: "files/read" });
     expect(rank("alpha/files/read", twins)[0]).toMatchObject({ server: "alpha", tool: "files/read" });
+    // Here only the exact server/name match puts beta first: alpha's text mentions beta and echo text.
+    const decoy = [
+      { server: "alpha", name: "echo text", description: "Echo text to beta: beta echo text" },
+      { server: "beta", name: "echo text", description: "Repeat a message" },
+    ];
+    expect(rank("beta/echo text", decoy)[0]).toMatchObject({ server: "beta", tool: "echo text" });
   });
   it("finds a tool from a natural-language query", () => {
     const hits = rank("open an issue on a github repo", all);
@@ -246,6 +252,22 @@ describe("ToolIndex", () => {
     expect(index.search("github repository").every((h) => h.server !== "github")).toBe(true);
     index.removeServer("nope");
     expect(index.size).toBe(3);
+  });
+  it("keeps exact-name matches right as same-named tools come and go", () => {
+    const index = new ToolIndex();
+    const echo = (server: string) => [{ server, name: "echo", description: "Repeat text" }];
+    index.replaceServer("alpha", echo("alpha"));
+    index.replaceServer("beta", echo("beta"));
+    index.replaceServer("gamma", echo("gamma"));
+    index.removeServer("beta");
+    expect(index.search("echo").map((h) => h.server).sort()).toEqual(["alpha", "gamma"]);
+    index.removeServer("alpha");
+    expect(index.search("echo").map((h) => h.server)).toEqual(["gamma"]);
+    expect(index.search("gamma/echo")[0]).toMatchObject({ server: "gamma", tool: "echo" });
+    index.removeServer("gamma");
+    expect(index.search("echo")).toEqual([]);
+    index.replaceServer("beta", echo("beta"));
+    expect(index.search("beta/echo")[0]).toMatchObject({ server: "beta", tool: "echo" });
   });
   it("survives many replacements (lazy removal, compaction)", () => {
     const index = new ToolIndex();

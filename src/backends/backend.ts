@@ -215,7 +215,7 @@ export class Backend implements ToolSource {
       attempt.connection = connection;
       this.tails.set(connection, tail);
       try {
-        const { tools } = await connection.client.listTools(undefined, { signal: timer.signal, timeout: timeoutMs, cacheMode: 'refresh' });
+        const { tools } = await connection.client.listTools(undefined, { signal: timer.signal, timeout: timeoutMs, cacheMode: 'bypass' });
         this.connection = connection;
         this.state = 'ready';
         this.lastError = undefined;

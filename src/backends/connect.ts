@@ -44,10 +44,10 @@ const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
  * request(), which never reads the SDK's cache (only callTool() does, for Mcp-Param-* headers and output
  * checks); the default store would hold a second copy of every list as JSON, ~2 MiB at 10,000 tools.
  */
-let cacheStamp = 0;
 const keepNothing: ResponseCacheStore = {
   get: () => undefined,
-  set: () => ++cacheStamp,
+  // A stamp only tells derived views an entry changed; with no entry ever read back, any number does.
+  set: () => 0,
   delete: () => {},
   evict: () => {},
   clear: () => {},

@@ -128,8 +128,8 @@ export class Bm25Index {
 
   /**
    * Shrink the postings of terms new since the last call to their exact length: an array's first push
-   * reserves 17 slots, and most terms hold one or two entries (about 2.4 MiB at 10,000 tools). Older,
-   * longer postings keep their slack (at most half again), so a batch costs only its new terms.
+   * reserves 17 slots, and most terms hold one or two entries (about 2.4 MiB at 10,000 tools). Postings
+   * that grow again later keep V8's growth slack (half again plus 16), so a batch costs only its new terms.
    * Call after a batch of add().
    */
   trim(): void {

@@ -293,17 +293,17 @@ export class ToolIndex {
         out.push({ id, score });
       };
       const lower = q.toLowerCase();
-      for (const id of idsOf(this.exact.get(lower))) add(id, 1);
+      // "server/name": server names hold no "/", so the first one splits; the whole query may be a name too.
       const slash = lower.indexOf("/");
-      if (slash > 0) {
-        const server = lower.slice(0, slash);
-        for (const id of idsOf(this.exact.get(lower.slice(slash + 1)))) if (this.docs.get(id)?.server.toLowerCase() === server) add(id, 1);
+      const server = slash > 0 ? lower.slice(0, slash) : undefined;
+      const afterServer = slash > 0 ? lower.slice(slash + 1) : lower;
+      for (const id of idsOf(this.exact.get(lower))) add(id, 1);
+      if (server !== undefined) {
+        for (const id of idsOf(this.exact.get(afterServer))) if (this.docs.get(id)?.server.toLowerCase() === server) add(id, 1);
       }
       for (const id of idsOf(this.byNameKey.get(nameKey(q)))) add(id, 1);
       if (IDENT.test(q) && lower.length >= 3 && out.length < limit) {
-        const slash = lower.indexOf("/");
-        const server = slash > 0 ? lower.slice(0, slash) : undefined;
-        const prefix = slash > 0 ? lower.slice(slash + 1) : lower;
+        const prefix = afterServer;
         const prefixed: Ranked[] = [];
         if (prefix.length > 0) {
           for (const id of this.namesStartingWith(prefix)) {
