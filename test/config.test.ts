@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../src/config/command-line.js';
 import { parseDocument } from 'yaml';
 import { ConfigError, parseConfig } from '../src/config/load.js';
-import { readYamlQuickly, UNREADABLE } from '../src/config/yaml-location.js';
+import { readYamlQuickly, UNREADABLE } from '../src/config/yaml-text.js';
 import { runCli } from './helpers.js';
 
 function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {

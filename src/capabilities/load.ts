@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { documentValue, getAt, lazyLocator, type Locate, locateNode, readYamlQuickly, UNREADABLE } from '../config/yaml-location.js';
+import { documentValue, getAt, lazyLocator, type Locate, locateNode, readYamlQuickly, UNREADABLE } from '../config/yaml-text.js';
 import { join, relative } from 'node:path';
 import type { ToolAnnotations } from '@modelcontextprotocol/client';
 import { isMap, LineCounter, parseDocument } from 'yaml';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { documentValue, getAt, type Locate, locateNode, readYamlQuickly, UNREADABLE } from './yaml-location.js';
+import { documentValue, getAt, type Locate, locateNode, readYamlQuickly, UNREADABLE } from './yaml-text.js';
 import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -39,7 +39,7 @@ export interface ParseOptions {
 /**
  * Parse and validate config text. Throws ConfigError listing every problem. Valid text is read with
  * js-yaml; text with any problem is parsed again with `yaml`, to give every problem its line:col
- * (see yaml-location.ts).
+ * (see yaml-text.ts).
  */
 export function parseConfig(text: string, options: ParseOptions = {}): GatewayConfig {
   const env = options.env ?? process.env;
