@@ -42,6 +42,8 @@ export class Backend implements ToolSource {
   state: SourceState = 'idle';
   lastError?: string;
   private tools?: Tool[];
+  /** Tools that declare `x-mcp-header` parameters, by name (see callTool). */
+  private headerMirrored = new Map<string, Tool>();
   private connection?: Connection;
   private starting?: Promise<Connection>;
   /** The current process's last stderr lines; each start gets a fresh list (crash reports keep theirs). */
@@ -125,11 +127,15 @@ export class Backend implements ToolSource {
             throw error;
           }
           try {
-            const result = (await connection.client.request({ method: 'tools/call', params }, PASS_THROUGH, {
-              timeout: this.config.timeoutMs,
-              signal: options.signal,
-              onprogress: options.onprogress,
-            })) as CallToolResult;
+            const sendOptions = { timeout: this.config.timeoutMs, signal: options.signal, onprogress: options.onprogress };
+            // SEP-2243: a parameter declared with `x-mcp-header` must also travel as an Mcp-Param-* header on
+            // Streamable HTTP, which only the SDK's callTool() adds, from the definition it is given. Given one
+            // without outputSchema, it checks the result's shape but not its content against the schema, as the
+            // pass-through path leaves that to the front client.
+            const mirrored = this.headerMirrored.get(name);
+            const result = mirrored
+              ? await connection.client.callTool(params as { name: string; arguments?: Record<string, unknown> }, { ...sendOptions, toolDefinition: mirrored })
+              : ((await connection.client.request({ method: 'tools/call', params }, PASS_THROUGH, sendOptions)) as CallToolResult);
             this.failures = 0;
             return result;
           } catch (error) {
@@ -283,8 +289,16 @@ export class Backend implements ToolSource {
 
   private setTools(tools: Tool[]): void {
     this.tools = tools;
+    this.headerMirrored = new Map(tools.filter(declaresHeaderParameters).map((t) => [t.name, { ...t, outputSchema: undefined }]));
     this.deps.onToolsChanged(this);
   }
+}
+
+/** Does any property of the tool's input schema (at any depth) carry `x-mcp-header`? The SDK decides which count. */
+function declaresHeaderParameters(tool: Tool): boolean {
+  const visit = (node: unknown): boolean =>
+    node !== null && typeof node === 'object' && ('x-mcp-header' in node || Object.values(node as Record<string, unknown>).some(visit));
+  return visit(tool.inputSchema);
 }
 
 /** A failure of the backend itself (it counts toward opening the circuit), not of the caller. */
