@@ -103,7 +103,8 @@ export class Backend implements ToolSource {
   }
 
   /**
-   * Forward one tools/call; the backend's result comes back as it was sent. Retried only where that
+   * Forward one tools/call; the backend's result comes back as it was sent (for a tool with `x-mcp-header`
+   * parameters, as the SDK's shape check returns it). Retried only where that
    * is safe: when the backend could not be started (nothing was sent), after a 404 from an HTTP backend
    * that lost its session, and after a crash for tools annotated read-only or idempotent.
    */
@@ -129,9 +130,9 @@ export class Backend implements ToolSource {
           try {
             const sendOptions = { timeout: this.config.timeoutMs, signal: options.signal, onprogress: options.onprogress };
             // SEP-2243: a parameter declared with `x-mcp-header` must also travel as an Mcp-Param-* header on
-            // Streamable HTTP, which only the SDK's callTool() adds, from the definition it is given. Given one
-            // without outputSchema, it checks the result's shape but not its content against the schema, as the
-            // pass-through path leaves that to the front client.
+            // Streamable HTTP, which only the SDK's callTool() adds, from the definition it is given. Given it
+            // without outputSchema, callTool checks only the result's MCP shape; checking structuredContent
+            // against the tool's schema stays with the front client, as on the pass-through path.
             const mirrored = this.headerMirrored.get(name);
             const result = mirrored
               ? await connection.client.callTool(params as { name: string; arguments?: Record<string, unknown> }, { ...sendOptions, toolDefinition: mirrored })

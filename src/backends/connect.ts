@@ -41,8 +41,8 @@ const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
 
 /**
  * A response cache that keeps nothing. Each Backend keeps its tool list itself, and calls go through
- * request(), which never reads the SDK's cache (only callTool() does, for Mcp-Param-* headers and output
- * checks); the default store would hold a second copy of every list as JSON, ~2 MiB at 10,000 tools.
+ * request(), or callTool() given the tool's definition; neither reads the SDK's cache. The default store
+ * would hold a second copy of every list as JSON, ~2 MiB at 10,000 tools.
  */
 const keepNothing: ResponseCacheStore = {
   get: () => undefined,
