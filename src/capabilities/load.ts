@@ -1,8 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { documentValue, getAt, lazyLocator, type Locate, locateNode, readYamlQuickly, UNREADABLE } from '../config/yaml-text.js';
+import { getAt, lazyLocator, type Locate, parseLocated, readMappingQuickly } from '../config/yaml-text.js';
 import { join, relative } from 'node:path';
 import type { ToolAnnotations } from '@modelcontextprotocol/client';
-import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type ConfigProblem, formatProblem } from '../config/load.js';
 import { suggest } from '../search/suggest.js';
@@ -101,14 +100,13 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
         fileProblems.push({ file, path: 'server_description', message: `server "${server}" already has a different server_description in ${earlier}`, ...locate(['server_description']) });
       }
     }
+    const namePath = (i: number) => (parsed.list ? ['tools', i, 'name'] : ['name']);
     definitions.forEach((def, i) => {
-      const key = `${server}\u0000${def.name}`;
-      const namePath = parsed.list ? ['tools', i, 'name'] : ['name'];
-      const first = seen.get(key);
+      const first = seen.get(`${server}\u0000${def.name}`);
       if (first) {
         const line = first.line();
         const at = line ? `${first.file}:${line}` : first.file;
-        fileProblems.push({ file, path: namePath.join('.'), message: `duplicate tool name "${def.name}" in server "${server}": also defined in ${at}`, ...locate(namePath) });
+        fileProblems.push({ file, path: namePath(i).join('.'), message: `duplicate tool name "${def.name}" in server "${server}": also defined in ${at}`, ...locate(namePath(i)) });
       }
     });
     if (fileProblems.length > 0) {
@@ -116,7 +114,7 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
       continue;
     }
     definitions.forEach((def, i) => {
-      seen.set(`${server}\u0000${def.name}`, { file, line: () => locate(parsed.list ? ['tools', i, 'name'] : ['name']).line });
+      seen.set(`${server}\u0000${def.name}`, { file, line: () => locate(namePath(i)).line });
     });
     if (serverDescription !== undefined && !descriptionFrom.has(server)) {
       descriptionFrom.set(server, file);
@@ -185,39 +183,21 @@ export async function parseCapabilityFile(file: string): Promise<ParsedCapabilit
 
 export function parseCapabilityText(text: string, file: string): ParsedCapabilityFile {
   // Valid text is read with js-yaml and located only if asked; anything else goes the located way.
-  const quick = readYamlQuickly(text);
-  if (quick !== UNREADABLE && quick !== null && typeof quick === 'object' && !Array.isArray(quick)) {
+  const quick = readMappingQuickly(text);
+  if (quick !== undefined) {
     const result = capabilityFileSchemaFor(quick).safeParse(quick);
     if (result.success) return capabilityFile(result.data as CapabilityFile, file, lazyLocator(text));
   }
-  return parseLocated(text, file);
-}
-
-function parseLocated(text: string, file: string): ParsedCapabilityFile {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const locate: Locate = (path, atKey) => locateNode(doc, lines, path, atKey);
-  if (doc.errors.length > 0) {
-    return {
-      // The first errors only: the rest usually follow from them.
-      problems: doc.errors.slice(0, 3).map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { file, path: '', message: e.message.split('\n')[0]!, line: pos.line, col: pos.col };
-      }),
-    };
+  const located = parseLocated(text);
+  // The first errors only: the rest usually follow from them.
+  if ('problems' in located) return { problems: located.problems.slice(0, 3).map((p) => ({ file, path: '', ...p })) };
+  if (located.shape !== 'mapping') {
+    return { problems: [{ file, path: '', message: located.shape === 'empty' ? 'the file is empty' : 'a capability file is a mapping (key: value)' }] };
   }
-  if (!isMap(doc.contents)) {
-    return { problems: [{ file, path: '', message: doc.contents === null ? 'the file is empty' : 'a capability file is a mapping (key: value)' }] };
-  }
-  const read = documentValue(doc);
-  if ('problem' in read) return { problems: [{ file, path: '', message: read.problem }] };
-  const raw = read.value;
-  const schema = capabilityFileSchemaFor(raw);
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    return { problems: result.error.issues.flatMap((issue) => describeIssue(issue, raw, file, locate)) };
-  }
-  return capabilityFile(result.data as CapabilityFile, file, locate);
+  const raw = located.value;
+  const result = capabilityFileSchemaFor(raw).safeParse(raw);
+  if (!result.success) return { problems: result.error.issues.flatMap((issue) => describeIssue(issue, raw, file, located.locate)) };
+  return capabilityFile(result.data as CapabilityFile, file, located.locate);
 }
 
 function capabilityFile(parsed: CapabilityFile, file: string, locate: Locate): ParsedCapabilityFile {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { documentValue, getAt, type Locate, locateNode, readYamlQuickly, UNREADABLE } from './yaml-text.js';
+import { getAt, type Locate, parseLocated, readMappingQuickly } from './yaml-text.js';
 import { dirname, resolve } from 'node:path';
-import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { suggest } from '../search/suggest.js';
 import { ConfigSchema, type GatewayConfig, KNOWN_KEYS } from './schema.js';
@@ -43,40 +42,16 @@ export interface ParseOptions {
  */
 export function parseConfig(text: string, options: ParseOptions = {}): GatewayConfig {
   const env = options.env ?? process.env;
-  const quick = quickLoad(text);
+  const quick = readMappingQuickly(text);
   if (quick !== undefined) {
     const checked = validate(quick, env, () => ({}));
     if ('config' in checked) return resolvePaths(checked.config, options.file);
   }
-  return parseLocated(text, options.file ?? 'gateway.yaml', env);
-}
-
-/** The text's mapping, or undefined when it is not one or js-yaml should not read it (empty text included). */
-function quickLoad(text: string): Record<string, unknown> | undefined {
-  const value = readYamlQuickly(text);
-  return value !== UNREADABLE && value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-/** The slow path: a `yaml` document, so that every problem gets its line:col. */
-function parseLocated(text: string, file: string, env: NodeJS.ProcessEnv): GatewayConfig {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { path: '', message: e.message.split('\n')[0]!, line: pos.line, col: pos.col };
-      }),
-    );
-  }
-  const read = documentValue(doc);
-  if ('problem' in read) throw new ConfigError(file, [{ path: '', message: read.problem }]);
-  const raw = read.value ?? {};
-  if (!isMap(doc.contents) && doc.contents !== null) {
-    throw new ConfigError(file, [{ path: '', message: 'the config must be a mapping (key: value)' }]);
-  }
-  const checked = validate(raw, env, (path, atKey) => locateNode(doc, lines, path, atKey));
+  const file = options.file ?? 'gateway.yaml';
+  const located = parseLocated(text);
+  if ('problems' in located) throw new ConfigError(file, located.problems.map((p) => ({ path: '', ...p })));
+  if (located.shape === 'other') throw new ConfigError(file, [{ path: '', message: 'the config must be a mapping (key: value)' }]);
+  const checked = validate(located.value ?? {}, env, located.locate);
   if ('problems' in checked) throw new ConfigError(file, checked.problems);
   return resolvePaths(checked.config, file);
 }

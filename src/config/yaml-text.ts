@@ -43,28 +43,51 @@ function readsDifferently(value: unknown): boolean {
   return false;
 }
 
-/**
- * The document's value. `yaml` throws (a ReferenceError) when expanding aliases would exceed its bound,
- * an alias bomb; that is a problem with the text, reported like a syntax error.
- */
-export function documentValue(doc: Document): { value: unknown } | { problem: string } {
-  try {
-    return { value: doc.toJS() as unknown };
-  } catch (error) {
-    return { problem: error instanceof Error ? error.message : String(error) };
+/** The mapping a file holds, read quickly; undefined when it holds something else or js-yaml should not read it. */
+export function readMappingQuickly(text: string): Record<string, unknown> | undefined {
+  const value = readYamlQuickly(text);
+  return value !== UNREADABLE && value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+export type LocatedYaml =
+  | { problems: { message: string; line?: number; col?: number }[] }
+  | { value: unknown; shape: 'mapping' | 'empty' | 'other'; locate: Locate };
+
+/** The slow path: `yaml`'s document, so that every syntax error and every later problem has its line:col. */
+export function parseLocated(text: string): LocatedYaml {
+  const { doc, lines } = documentOf(text);
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { message: e.message.split('\n')[0]!, line: pos.line, col: pos.col };
+      }),
+    };
   }
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    // `yaml` throws (a ReferenceError) when expanding aliases would exceed its bound, an alias bomb:
+    // a problem with the text, reported like a syntax error.
+    return { problems: [{ message: error instanceof Error ? error.message : String(error) }] };
+  }
+  const shape = isMap(doc.contents) ? 'mapping' : doc.contents === null ? 'empty' : 'other';
+  return { value, shape, locate: (path, atKey) => locateNode(doc, lines, path, atKey) };
 }
 
 /** A Locate that parses `text` with `yaml` on its first use, for text that was read quickly. */
 export function lazyLocator(text: string): Locate {
   let located: { doc: Document; lines: LineCounter } | undefined;
   return (path, atKey) => {
-    if (!located) {
-      const lines = new LineCounter();
-      located = { doc: parseDocument(text, { lineCounter: lines, uniqueKeys: true }), lines };
-    }
+    located ??= documentOf(text);
     return locateNode(located.doc, located.lines, path, atKey);
   };
+}
+
+function documentOf(text: string): { doc: Document; lines: LineCounter } {
+  const lines = new LineCounter();
+  return { doc: parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true }), lines };
 }
 
 export function getAt(value: unknown, path: (string | number)[]): unknown {
@@ -74,7 +97,7 @@ export function getAt(value: unknown, path: (string | number)[]): unknown {
 }
 
 /** line:col of the deepest node of `path` present in the document (of its key, with `atKey`). */
-export function locateNode(doc: Document, lines: LineCounter, path: (string | number)[], atKey = false): { line?: number; col?: number } {
+function locateNode(doc: Document, lines: LineCounter, path: (string | number)[], atKey = false): { line?: number; col?: number } {
   if (atKey && path.length > 0) {
     const parent = doc.getIn(path.slice(0, -1), true);
     const pair = isMap(parent) ? parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === path.at(-1)) : undefined;
