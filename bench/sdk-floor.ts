@@ -22,10 +22,10 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createMcpHandler, type Server as McpServer, Server } from '@modelcontextprotocol/server';
+import { createMcpHandler, Server } from '@modelcontextprotocol/server';
 import { createHttpApp } from '../src/http/app.js';
 import { silentLogger } from '../src/log.js';
-import { ECHO_ARGS, type Era, fixturePath, startHttpFixture, stdioClient, trackPid } from './util.js';
+import { ECHO_ARGS, type Era, fixturePath, median, startHttpFixture, stdioClient, trackPid } from './util.js';
 
 export interface SdkFloorOptions {
   rounds: number;
@@ -42,7 +42,7 @@ export interface SdkFloorResult {
 
 const RESULT = { content: [{ type: 'text' as const, text: 'fixed' }] };
 
-function fixedServer(): McpServer {
+function fixedServer(): Server {
   const server = new Server({ name: 'floor', version: '1.0.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler('tools/list', () => ({ tools: [] }));
   server.setRequestHandler('tools/call', () => RESULT);
@@ -92,6 +92,21 @@ async function connect(era: Era, handler: Handler): Promise<Client> {
 
 const call = (client: Client) => client.request({ method: 'tools/call', params: { name: 'fixed', arguments: {} } });
 
+/** Two ways of making the same call, warmed up, then timed in rounds that alternate which goes first: µs per call, median of rounds. */
+async function alternate(a: () => Promise<unknown>, b: () => Promise<unknown>, options: SdkFloorOptions): Promise<[number, number]> {
+  const ways = [a, b];
+  const perRound: [number[], number[]] = [[], []];
+  for (const way of ways) for (let i = 0; i < options.warmup; i++) await way();
+  for (let r = 0; r < options.rounds; r++) {
+    for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t0 = performance.now();
+      for (let i = 0; i < options.callsPerRound; i++) await ways[k]!();
+      perRound[k]!.push(((performance.now() - t0) * 1000) / options.callsPerRound);
+    }
+  }
+  return [median(perRound[0]), median(perRound[1])];
+}
+
 export async function measureSdkFloor(era: '2025' | '2026', options: SdkFloorOptions): Promise<SdkFloorResult> {
   const gateway = gatewayHandler();
   const opened: Client[] = [];
@@ -101,18 +116,10 @@ export async function measureSdkFloor(era: '2025' | '2026', options: SdkFloorOpt
     return client;
   };
   try {
-    const clients = { plain: await open(plainHandler(era)), gateway: await open(gateway.handler) };
-    const perRound: Record<keyof typeof clients, number[]> = { plain: [], gateway: [] };
-    for (const client of Object.values(clients)) for (let i = 0; i < options.warmup; i++) await call(client);
-    for (let r = 0; r < options.rounds; r++) {
-      const order = r % 2 === 0 ? (['plain', 'gateway'] as const) : (['gateway', 'plain'] as const);
-      for (const name of order) {
-        const t0 = performance.now();
-        for (let i = 0; i < options.callsPerRound; i++) await call(clients[name]);
-        perRound[name].push(((performance.now() - t0) * 1000) / options.callsPerRound);
-      }
-    }
-    return { era, plainUs: median(perRound.plain), gatewayUs: median(perRound.gateway) };
+    const plain = await open(plainHandler(era));
+    const served = await open(gateway.handler);
+    const [plainUs, gatewayUs] = await alternate(() => call(plain), () => call(served), options);
+    return { era, plainUs, gatewayUs };
   } finally {
     await Promise.all(opened.map((c) => c.close().catch(() => {})));
     await gateway.close();
@@ -218,24 +225,9 @@ export async function measureBackendLeg(backend: 'stdio' | 'http', options: SdkF
   try {
     callers.raw = backend === 'stdio' ? await rawStdioCaller() : await rawHttpCaller();
     callers.sdk = await sdkCaller(backend);
-    const perRound: Record<'raw' | 'sdk', number[]> = { raw: [], sdk: [] };
-    for (const c of [callers.raw, callers.sdk]) for (let i = 0; i < options.warmup; i++) await c.call();
-    for (let r = 0; r < options.rounds; r++) {
-      for (const name of r % 2 === 0 ? (['raw', 'sdk'] as const) : (['sdk', 'raw'] as const)) {
-        const caller = callers[name]!;
-        const t0 = performance.now();
-        for (let i = 0; i < options.callsPerRound; i++) await caller.call();
-        perRound[name].push(((performance.now() - t0) * 1000) / options.callsPerRound);
-      }
-    }
-    return { backend, rawUs: median(perRound.raw), sdkUs: median(perRound.sdk) };
+    const [rawUs, sdkUs] = await alternate(callers.raw.call, callers.sdk.call, options);
+    return { backend, rawUs, sdkUs };
   } finally {
     await Promise.all(Object.values(callers).map((c) => c?.close().catch(() => {})));
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
