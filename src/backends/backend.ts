@@ -42,6 +42,8 @@ export class Backend implements ToolSource {
   state: SourceState = 'idle';
   lastError?: string;
   private tools?: Tool[];
+  /** The same tools by name: each call looks its tool up (a backend may list thousands). */
+  private toolsByName = new Map<string, Tool>();
   /** Tools that declare `x-mcp-header` parameters, by name (see callTool). */
   private headerMirrored = new Map<string, Tool>();
   private connection?: Connection;
@@ -109,7 +111,7 @@ export class Backend implements ToolSource {
    * that lost its session, and after a crash for tools annotated read-only or idempotent.
    */
   callTool(name: string, args: Record<string, unknown> | undefined, options: CallOptions = {}): Promise<CallToolResult> {
-    const annotations = this.tools?.find((t) => t.name === name)?.annotations;
+    const annotations = this.toolsByName.get(name)?.annotations;
     const repeatable = annotations?.readOnlyHint === true || annotations?.idempotentHint === true;
     const params: Record<string, unknown> = { name };
     if (args !== undefined) params.arguments = args;
@@ -290,6 +292,8 @@ export class Backend implements ToolSource {
 
   private setTools(tools: Tool[]): void {
     this.tools = tools;
+    // The first of a repeated name wins, as a search through the list would find it.
+    this.toolsByName = new Map(tools.toReversed().map((t) => [t.name, t]));
     this.headerMirrored = new Map(tools.filter(declaresHeaderParameters).map((t) => [t.name, { ...t, outputSchema: undefined }]));
     this.deps.onToolsChanged(this);
   }
