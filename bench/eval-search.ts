@@ -12,10 +12,10 @@
  * top k (macro-averaged over queries); MRR = mean reciprocal rank of the first relevant tool in the
  * top 10; full@10 = share of queries with every group covered in the top 10.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import MiniSearch from "minisearch";
-import { type RankConfig, type ToolDoc, ToolIndex } from "../src/search/rank.js";
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import MiniSearch from 'minisearch';
+import { type RankConfig, type ToolDoc, ToolIndex } from '../src/search/rank.js';
 
 export interface Figures {
   n: number;
@@ -50,11 +50,11 @@ type Ranker = (query: string) => string[]; // ids "server/tool", best first, at 
 const K = 10;
 
 export function sharedDir(): URL {
-  return new URL("../../shared/", import.meta.url);
+  return new URL('../../shared/', import.meta.url);
 }
 
 function readJson<T>(url: URL): T {
-  return JSON.parse(readFileSync(url, "utf8")) as T;
+  return JSON.parse(readFileSync(url, 'utf8')) as T;
 }
 
 interface RetrievalFile {
@@ -67,12 +67,12 @@ function retrievalTools(file: RetrievalFile): ToolDoc[] {
   const servers = new Map((file.servers ?? []).map((s) => [s.name, s]));
   return file.tools.map((t) => {
     const s = servers.get(t.server);
-    const serverDescription = s ? [s.title, s.description].filter(Boolean).join(". ") : undefined;
+    const serverDescription = s ? [s.title, s.description].filter(Boolean).join('. ') : undefined;
     const properties: Record<string, unknown> = {};
     for (const p of t.params ?? []) properties[p] = {};
-    const doc: ToolDoc = { server: t.server, name: t.name, description: t.description ?? "" };
+    const doc: ToolDoc = { server: t.server, name: t.name, description: t.description ?? '' };
     if (serverDescription) doc.serverDescription = serverDescription;
-    if ((t.params ?? []).length > 0) doc.inputSchema = { type: "object", properties };
+    if ((t.params ?? []).length > 0) doc.inputSchema = { type: 'object', properties };
     return doc;
   });
 }
@@ -84,9 +84,11 @@ interface RealToolsFile {
 
 function realTools(dir: URL): ToolDoc[] {
   const out: ToolDoc[] = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".json")).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.json'))
+    .sort()) {
     const data = readJson<RealToolsFile>(new URL(f, dir));
-    const server = data.package.replace(/^@modelcontextprotocol\/server-/, "");
+    const server = data.package.replace(/^@modelcontextprotocol\/server-/, '');
     for (const t of data.tools) {
       const doc: ToolDoc = { server, name: t.name };
       if (t.title) doc.title = t.title;
@@ -100,38 +102,38 @@ function realTools(dir: URL): ToolDoc[] {
 
 export function loadDatasets(): Dataset[] {
   const shared = sharedDir();
-  const retrieval = new URL("retrieval/", shared);
-  const real = new URL("real-tools/", shared);
+  const retrieval = new URL('retrieval/', shared);
+  const real = new URL('real-tools/', shared);
   if (!existsSync(retrieval) || !existsSync(real)) {
     throw new Error(
       `search eval: the shared data folder was not found at ${fileURLToPath(shared)} ` +
-        "(expected retrieval/ and real-tools/ there, beside the repo). Check out shared/ next to the repo.",
+        '(expected retrieval/ and real-tools/ there, beside the repo). Check out shared/ next to the repo.',
     );
   }
-  const live = readJson<RetrievalFile>(new URL("livemcpbench.json", retrieval));
-  const meta = readJson<RetrievalFile>(new URL("metatool.json", retrieval));
-  const realQueries = readJson<{ queries: Query[] }>(new URL("./real-tools-queries.json", import.meta.url));
+  const live = readJson<RetrievalFile>(new URL('livemcpbench.json', retrieval));
+  const meta = readJson<RetrievalFile>(new URL('metatool.json', retrieval));
+  const realQueries = readJson<{ queries: Query[] }>(new URL('./real-tools-queries.json', import.meta.url));
   const liveTools = retrievalTools(live);
   const metaTools = retrievalTools(meta);
   return [
-    { name: "LiveMCPBench tasks", tools: liveTools, queries: live.queries },
-    { name: "MetaTool single", tools: metaTools, queries: meta.queries.filter((q) => q.type === "single") },
-    { name: "MetaTool multi", tools: metaTools, queries: meta.queries.filter((q) => q.type === "multi") },
-    { name: "real-tools (hand-written)", tools: realTools(real), queries: realQueries.queries },
+    { name: 'LiveMCPBench tasks', tools: liveTools, queries: live.queries },
+    { name: 'MetaTool single', tools: metaTools, queries: meta.queries.filter((q) => q.type === 'single') },
+    { name: 'MetaTool multi', tools: metaTools, queries: meta.queries.filter((q) => q.type === 'multi') },
+    { name: 'real-tools (hand-written)', tools: realTools(real), queries: realQueries.queries },
   ];
 }
 
 /** Plain MiniSearch defaults: fields name, description and parameter names, default tokenizer, OR search. */
 export function baselineRanker(tools: ToolDoc[]): Ranker {
   const ms = new MiniSearch<{ id: string; name: string; description: string; params: string }>({
-    fields: ["name", "description", "params"],
+    fields: ['name', 'description', 'params'],
   });
   ms.addAll(
     tools.map((t) => ({
       id: `${t.server}/${t.name}`,
       name: t.name,
-      description: t.description ?? "",
-      params: Object.keys((t.inputSchema?.properties as Record<string, unknown> | undefined) ?? {}).join(" "),
+      description: t.description ?? '',
+      params: Object.keys((t.inputSchema?.properties as Record<string, unknown> | undefined) ?? {}).join(' '),
     })),
   );
   return (q) =>
@@ -196,7 +198,7 @@ export function evalSearch(datasets: Dataset[] = loadDatasets()): DatasetResult[
 const PLAIN = { stopwords: false, stem: null, coord: 0, synonyms: null } as const;
 export const ABLATION: [string, Partial<RankConfig>][] = [
   [
-    "our tokenizer, same 3 fields, plain BM25 sum",
+    'our tokenizer, same 3 fields, plain BM25 sum',
     {
       ...PLAIN,
       prefixMin: Number.POSITIVE_INFINITY,
@@ -204,52 +206,46 @@ export const ABLATION: [string, Partial<RankConfig>][] = [
       boost: { name: 1, title: 0, description: 1, params: 1, paramDescriptions: 0, server: 0, serverDescription: 0 },
     },
   ],
-  [
-    "+ all 7 fields, boosted",
-    { ...PLAIN, prefixMin: Number.POSITIVE_INFINITY, fuzzyMin: Number.POSITIVE_INFINITY },
-  ],
-  ["+ prefix (4+ letters) and typo (6+, unknown words)", PLAIN],
-  ["+ stopwords", { stem: null, coord: 0, synonyms: null }],
-  ["+ Porter2 stemming", { coord: 0, synonyms: null }],
-  ["+ IDF-weighted coordination", { synonyms: null }],
-  ["+ synonyms for rare words (default)", {}],
+  ['+ all 7 fields, boosted', { ...PLAIN, prefixMin: Number.POSITIVE_INFINITY, fuzzyMin: Number.POSITIVE_INFINITY }],
+  ['+ prefix (4+ letters) and typo (6+, unknown words)', PLAIN],
+  ['+ stopwords', { stem: null, coord: 0, synonyms: null }],
+  ['+ Porter2 stemming', { coord: 0, synonyms: null }],
+  ['+ IDF-weighted coordination', { synonyms: null }],
+  ['+ synonyms for rare words (default)', {}],
 ];
 
 export function ablation(datasets: Dataset[] = loadDatasets()): string {
-  const lines = [
-    `| step | ${datasets.map((d) => `${d.name} R@5 / R@10`).join(" | ")} |`,
-    `|---|${datasets.map(() => "---").join("|")}|`,
-  ];
+  const lines = [`| step | ${datasets.map((d) => `${d.name} R@5 / R@10`).join(' | ')} |`, `|---|${datasets.map(() => '---').join('|')}|`];
   const row = (label: string, rankerOf: (tools: ToolDoc[]) => Ranker) =>
     `| ${label} | ${datasets
       .map((d) => {
         const f = score(d.queries, rankerOf(d.tools));
         return `${f3(f.r5)} / ${f3(f.r10)}`;
       })
-      .join(" | ")} |`;
-  lines.push(row("MiniSearch defaults", baselineRanker));
+      .join(' | ')} |`;
+  lines.push(row('MiniSearch defaults', baselineRanker));
   for (const [label, cfg] of ABLATION) lines.push(row(label, (tools) => oursRanker(tools, cfg)));
-  return lines.join("\n");
+  return lines.join('\n');
 }
 
 const f3 = (x: number) => x.toFixed(3);
 
 export function formatTable(results: DatasetResult[]): string {
   const lines = [
-    "| dataset | tools | queries | ranking | recall@1 | recall@5 | recall@10 | MRR@10 | full@10 |",
-    "|---|---|---|---|---|---|---|---|---|",
+    '| dataset | tools | queries | ranking | recall@1 | recall@5 | recall@10 | MRR@10 | full@10 |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     for (const [label, f] of [
-      ["MiniSearch defaults", r.baseline],
-      ["gateway", r.ours],
+      ['MiniSearch defaults', r.baseline],
+      ['gateway', r.ours],
     ] as const) {
       lines.push(
         `| ${r.dataset} | ${r.tools} | ${f.n} | ${label} | ${f3(f.r1)} | ${f3(f.r5)} | ${f3(f.r10)} | ${f3(f.mrr)} | ${f3(f.full10)} |`,
       );
     }
   }
-  return lines.join("\n");
+  return lines.join('\n');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -257,7 +253,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const t0 = performance.now();
     const results = evalSearch();
     console.log(formatTable(results));
-    if (process.argv.includes("--ablation")) console.log(`\n${ablation()}`);
+    if (process.argv.includes('--ablation')) console.log(`\n${ablation()}`);
     console.log(
       `\nrecall@k: share of needed tools (expected_groups) with a member in the top k, per query, averaged; ` +
         `per-group recall@10 = recall@10. (${((performance.now() - t0) / 1000).toFixed(1)} s)`,

@@ -12,7 +12,18 @@
  * Added = path percentile − direct percentile; the gateway's added latency is reported as a ratio to the relay's.
  */
 import type { Client } from '@modelcontextprotocol/client';
-import { assertEcho, callTool, closeQuietly, ECHO_ARGS, httpClient, invokeArgs, type PathSetup, type Stats, stdioClient, summarize } from './util.js';
+import {
+  assertEcho,
+  callTool,
+  closeQuietly,
+  ECHO_ARGS,
+  httpClient,
+  invokeArgs,
+  type PathSetup,
+  type Stats,
+  stdioClient,
+  summarize,
+} from './util.js';
 
 export interface LatencyOptions {
   rounds: number;

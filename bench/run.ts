@@ -106,11 +106,19 @@ function floorRows(r: SdkFloorResult, relayAddedP50Ms: Partial<Record<'stdio' | 
   const s = 'HTTP layer in-process (no sockets)';
   const layerMs = (r.gatewayUs - r.plainUs) / 1000;
   const rows: Row[] = [
-    { section: s, metric: `${r.era}: µs per call, plain handler / gateway HTTP layer`, value: `${fmt(r.plainUs, 0)} / ${fmt(r.gatewayUs, 0)} (layer: ${fmt(layerMs * 1000, 0)} µs)` },
+    {
+      section: s,
+      metric: `${r.era}: µs per call, plain handler / gateway HTTP layer`,
+      value: `${fmt(r.plainUs, 0)} / ${fmt(r.gatewayUs, 0)} (layer: ${fmt(layerMs * 1000, 0)} µs)`,
+    },
   ];
   const { stdio, http } = relayAddedP50Ms;
   if (stdio !== undefined && http !== undefined) {
-    rows.push({ section: s, metric: `${r.era}: layer ÷ relay added p50, stdio / http backend`, value: `${fmt(layerMs / stdio)}× / ${fmt(layerMs / http)}×` });
+    rows.push({
+      section: s,
+      metric: `${r.era}: layer ÷ relay added p50, stdio / http backend`,
+      value: `${fmt(layerMs / stdio)}× / ${fmt(layerMs / http)}×`,
+    });
   }
   return rows;
 }
@@ -121,7 +129,13 @@ function backendLegRows(r: BackendLegResult, relayAddedP50Ms: Partial<Record<'st
   const extraMs = (r.sdkUs - r.rawUs) / 1000;
   const relay = relayAddedP50Ms[r.backend];
   const share = relay === undefined ? '' : `; ÷ relay added p50: ${fmt(extraMs / relay)}×`;
-  return [{ section: s, metric: `${r.backend}: µs per call, relay's raw way / SDK client`, value: `${fmt(r.rawUs, 0)} / ${fmt(r.sdkUs, 0)} (SDK: ${fmt(extraMs * 1000, 0)} µs more${share})` }];
+  return [
+    {
+      section: s,
+      metric: `${r.backend}: µs per call, relay's raw way / SDK client`,
+      value: `${fmt(r.rawUs, 0)} / ${fmt(r.sdkUs, 0)} (SDK: ${fmt(extraMs * 1000, 0)} µs more${share})`,
+    },
+  ];
 }
 
 function throughputRows(r: ThroughputResult, withGoal: boolean): Row[] {
@@ -134,13 +148,19 @@ function throughputRows(r: ThroughputResult, withGoal: boolean): Row[] {
     {
       section: s,
       metric: 'calls/s direct / relay / gw-2025 / gw-2026',
-      value: ['direct', 'relay', 'gw-2025', 'gw-2026'].map((k) => fmt(r.perSecond[k] ?? Number.NaN, 0)).join(' / ') + (errors.length ? ` (${errors.join(', ')})` : ''),
+      value:
+        ['direct', 'relay', 'gw-2025', 'gw-2026'].map((k) => fmt(r.perSecond[k] ?? Number.NaN, 0)).join(' / ') +
+        (errors.length ? ` (${errors.join(', ')})` : ''),
     },
     { section: s, metric: 'relay ÷ direct (floor)', value: `${fmt(r.perSecond.relay! / direct)}×` },
   ];
   for (const lane of ['gw-2025', 'gw-2026']) {
     const ratio = r.perSecond[lane]! / direct;
-    rows.push(withGoal ? ratioRow(s, `${lane} ÷ direct`, ratio, GOALS.throughputRatio, false) : { section: s, metric: `${lane} ÷ direct`, value: `${fmt(ratio)}×` });
+    rows.push(
+      withGoal
+        ? ratioRow(s, `${lane} ÷ direct`, ratio, GOALS.throughputRatio, false)
+        : { section: s, metric: `${lane} ÷ direct`, value: `${fmt(ratio)}×` },
+    );
   }
   rows.push({
     section: s,
@@ -169,7 +189,13 @@ async function searchRows(): Promise<Row[]> {
     const build = num(`search.${size}.build_ms`);
     rows.push(
       big
-        ? { section: s, metric: 'search_tools query p50 ms', value: fmt(p50), goal: `≤ ${GOALS.searchP50Ms}`, pass: p50 <= GOALS.searchP50Ms }
+        ? {
+            section: s,
+            metric: 'search_tools query p50 ms',
+            value: fmt(p50),
+            goal: `≤ ${GOALS.searchP50Ms}`,
+            pass: p50 <= GOALS.searchP50Ms,
+          }
         : { section: s, metric: 'search_tools query p50 ms', value: fmt(p50) },
     );
     rows.push({ section: s, metric: 'search_tools query p99 ms', value: fmt(num(`search.${size}.query_p99_ms`)) });
@@ -182,7 +208,13 @@ async function searchRows(): Promise<Row[]> {
     }
     rows.push(
       big
-        ? { section: s, metric: 'index build ms (best of 3)', value: fmt(build), goal: `≤ ${GOALS.searchBuildMs}`, pass: build <= GOALS.searchBuildMs }
+        ? {
+            section: s,
+            metric: 'index build ms (best of 3)',
+            value: fmt(build),
+            goal: `≤ ${GOALS.searchBuildMs}`,
+            pass: build <= GOALS.searchBuildMs,
+          }
         : { section: s, metric: 'index build ms (best of 3)', value: fmt(build) },
     );
     rows.push({ section: s, metric: 'first (cold) build ms', value: fmt(num(`search.${size}.first_build_ms`)) });
@@ -203,8 +235,22 @@ interface Config {
 
 function configFor(quick: boolean): Config {
   return quick
-    ? { quick, latency: { rounds: 2, callsPerRound: 100, warmup: 50, budgetMs: 30_000 }, floor: { rounds: 2, callsPerRound: 200, warmup: 100 }, throughput: { clients: 32, windowMs: 1_000, rounds: 1 }, startupRuns: 3, memorySettleMs: 3_000 }
-    : { quick, latency: { rounds: 10, callsPerRound: 200, warmup: 300, budgetMs: 75_000 }, floor: { rounds: 10, callsPerRound: 500, warmup: 1_000 }, throughput: { clients: 32, windowMs: 2_000, rounds: 3 }, startupRuns: 7, memorySettleMs: 20_000 };
+    ? {
+        quick,
+        latency: { rounds: 2, callsPerRound: 100, warmup: 50, budgetMs: 30_000 },
+        floor: { rounds: 2, callsPerRound: 200, warmup: 100 },
+        throughput: { clients: 32, windowMs: 1_000, rounds: 1 },
+        startupRuns: 3,
+        memorySettleMs: 3_000,
+      }
+    : {
+        quick,
+        latency: { rounds: 10, callsPerRound: 200, warmup: 300, budgetMs: 75_000 },
+        floor: { rounds: 10, callsPerRound: 500, warmup: 1_000 },
+        throughput: { clients: 32, windowMs: 2_000, rounds: 3 },
+        startupRuns: 7,
+        memorySettleMs: 20_000,
+      };
 }
 
 function describeConfig(c: Config): string {
@@ -291,7 +337,8 @@ async function main(): Promise<number> {
         const r = await measureLatency(setup, backend, config.latency);
         relayAddedP50Ms[backend] = r.relayAdded.p50;
         out.push(...latencyRows(r));
-        if (r.roundsDone < config.latency.rounds) problems.push(`latency ${backend}: time budget ran out after ${r.roundsDone} of ${config.latency.rounds} rounds`);
+        if (r.roundsDone < config.latency.rounds)
+          problems.push(`latency ${backend}: time budget ran out after ${r.roundsDone} of ${config.latency.rounds} rounds`);
       }
       return out;
     } finally {
@@ -301,7 +348,8 @@ async function main(): Promise<number> {
   await section('floor', async () => {
     const out: Row[] = [];
     for (const era of ['2025', '2026'] as const) out.push(...floorRows(await measureSdkFloor(era, config.floor), relayAddedP50Ms));
-    for (const backend of ['stdio', 'http'] as const) out.push(...backendLegRows(await measureBackendLeg(backend, config.floor), relayAddedP50Ms));
+    for (const backend of ['stdio', 'http'] as const)
+      out.push(...backendLegRows(await measureBackendLeg(backend, config.floor), relayAddedP50Ms));
     return out;
   });
   await section('throughput', async () => {
@@ -319,8 +367,16 @@ async function main(): Promise<number> {
     const r = await measureStartup(config.startupRuns);
     const s = 'start-up (spawn → first /health 200)';
     return [
-      { section: s, metric: 'gateway, 50 lazy backends, median ms', value: `${fmt(r.gatewayMedian, 0)} (runs: ${r.gatewayMs.map((x) => fmt(x, 0)).join(', ')})` },
-      { section: s, metric: 'bare node:http server, median ms', value: `${fmt(r.bareMedian, 0)} (runs: ${r.bareMs.map((x) => fmt(x, 0)).join(', ')})` },
+      {
+        section: s,
+        metric: 'gateway, 50 lazy backends, median ms',
+        value: `${fmt(r.gatewayMedian, 0)} (runs: ${r.gatewayMs.map((x) => fmt(x, 0)).join(', ')})`,
+      },
+      {
+        section: s,
+        metric: 'bare node:http server, median ms',
+        value: `${fmt(r.bareMedian, 0)} (runs: ${r.bareMs.map((x) => fmt(x, 0)).join(', ')})`,
+      },
       ratioRow(s, 'gateway ÷ bare node', r.ratio, GOALS.startupRatio, true),
     ];
   });
@@ -343,7 +399,11 @@ async function main(): Promise<number> {
         goal: `≤ ${GOALS.rss10kMiB}`,
         pass: r.tenK.settled <= GOALS.rss10kMiB,
       },
-      { section: s, metric: 'the same after 25 more searches and 5 s, MiB (peak)', value: `${fmt(r.afterSearches.settled, 1)} (${fmt(r.afterSearches.peak, 1)})` },
+      {
+        section: s,
+        metric: 'the same after 25 more searches and 5 s, MiB (peak)',
+        value: `${fmt(r.afterSearches.settled, 1)} (${fmt(r.afterSearches.peak, 1)})`,
+      },
       { section: s, metric: 'first search_tools incl. listing 20 pages + indexing, ms', value: fmt(r.indexingMs, 0) },
     ];
   });
@@ -352,7 +412,13 @@ async function main(): Promise<number> {
     const s = 'footprint (tools/list)';
     const out: Row[] = [];
     for (const g of [r.gatewayShipped, r.gateway50]) {
-      out.push({ section: s, metric: `${g.label}: ${g.tools} tools, characters`, value: String(g.chars), goal: `≤ ${GOALS.definitionChars}`, pass: g.chars <= GOALS.definitionChars });
+      out.push({
+        section: s,
+        metric: `${g.label}: ${g.tools} tools, characters`,
+        value: String(g.chars),
+        goal: `≤ ${GOALS.definitionChars}`,
+        pass: g.chars <= GOALS.definitionChars,
+      });
       out.push({ section: s, metric: `${g.label}: o200k tokens`, value: String(g.tokens) });
     }
     for (const f of [r.flatShipped, r.flatAll]) {
@@ -377,9 +443,12 @@ async function main(): Promise<number> {
   const goals = rows.filter((r) => r.pass !== undefined);
   const passed = goals.filter((r) => r.pass).length;
   console.log('');
-  console.log(`${passed} of ${goals.length} goals met; ${round(elapsed, 1)} s; load average ${loadBefore.map((x) => round(x)).join(' ')} → ${loadAfter.map((x) => round(x)).join(' ')}`);
+  console.log(
+    `${passed} of ${goals.length} goals met; ${round(elapsed, 1)} s; load average ${loadBefore.map((x) => round(x)).join(' ')} → ${loadAfter.map((x) => round(x)).join(' ')}`,
+  );
   for (const p of problems) console.log(`problem: ${p}`);
-  if (maxListenerWarnings > 0) console.log(`(client side, suppressed: ${maxListenerWarnings} MaxListenersExceededWarning from the SDK client's shared abort signal)`);
+  if (maxListenerWarnings > 0)
+    console.log(`(client side, suppressed: ${maxListenerWarnings} MaxListenersExceededWarning from the SDK client's shared abort signal)`);
 
   if (!values.quick && only.length === SECTIONS.length) {
     const md = [

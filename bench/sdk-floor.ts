@@ -59,7 +59,8 @@ function plainHandler(era: '2025' | '2026'): Handler {
     if (request.method !== 'POST') return new Response(null, { status: 405 });
     const text = await request.text();
     const body = JSON.parse(text) as { id?: number | string; method: string; params?: { protocolVersion?: string } };
-    if (era === '2026' && body.method !== 'tools/call') return setup.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body: text }));
+    if (era === '2026' && body.method !== 'tools/call')
+      return setup.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body: text }));
     if (body.id === undefined) return new Response(null, { status: 202 });
     if (era === '2026') return Response.json({ jsonrpc: '2.0', id: body.id, result: { ...RESULT, resultType: 'complete' } });
     const result =
@@ -84,8 +85,13 @@ function gatewayHandler(): { handler: Handler; close: () => Promise<void> } {
 }
 
 async function connect(era: Era, handler: Handler): Promise<Client> {
-  const client = new Client({ name: `floor-${era}`, version: '1.0.0' }, { versionNegotiation: { mode: era === '2026' ? { pin: '2026-07-28' } : 'legacy' } });
-  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1/mcp'), { fetch: (url, init) => handler(new Request(url, init)) });
+  const client = new Client(
+    { name: `floor-${era}`, version: '1.0.0' },
+    { versionNegotiation: { mode: era === '2026' ? { pin: '2026-07-28' } : 'legacy' } },
+  );
+  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1/mcp'), {
+    fetch: (url, init) => handler(new Request(url, init)),
+  });
   await client.connect(transport);
   return client;
 }
@@ -118,7 +124,11 @@ export async function measureSdkFloor(era: '2025' | '2026', options: SdkFloorOpt
   try {
     const plain = await open(plainHandler(era));
     const served = await open(gateway.handler);
-    const [plainUs, gatewayUs] = await alternate(() => call(plain), () => call(served), options);
+    const [plainUs, gatewayUs] = await alternate(
+      () => call(plain),
+      () => call(served),
+      options,
+    );
     return { era, plainUs, gatewayUs };
   } finally {
     await Promise.all(opened.map((c) => c.close().catch(() => {})));
@@ -205,7 +215,12 @@ async function rawHttpCaller(): Promise<Caller> {
     const text = await res.text();
     return { res, text };
   };
-  const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'leg-raw', version: '1.0.0' } } });
+  const init = await post({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'leg-raw', version: '1.0.0' } },
+  });
   headers['mcp-session-id'] = init.res.headers.get('mcp-session-id') ?? '';
   headers['mcp-protocol-version'] = '2025-06-18';
   await post({ jsonrpc: '2.0', method: 'notifications/initialized' });

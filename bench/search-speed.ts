@@ -8,29 +8,29 @@
  *
  * Run standalone: node --import tsx bench/search-speed.ts   (also called by `npm run bench`)
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { type ToolDoc, ToolIndex } from "../src/search/rank.js";
-import { preloadSynonyms } from "../src/search/synonyms.js";
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { preloadSynonyms } from '../src/search/synonyms.js';
 
 interface RealToolsFile {
   package: string;
   tools: { name: string; title?: string; description?: string; inputSchema?: Record<string, unknown> }[];
 }
 
-const SHARED = new URL("../../shared/", import.meta.url);
+const SHARED = new URL('../../shared/', import.meta.url);
 
 function baseServers(): Map<string, ToolDoc[]> {
-  const dir = new URL("real-tools/", SHARED);
+  const dir = new URL('real-tools/', SHARED);
   if (!existsSync(dir)) {
-    throw new Error(
-      `search speed: ${fileURLToPath(dir)} not found (the shared data folder is expected beside the repo).`,
-    );
+    throw new Error(`search speed: ${fileURLToPath(dir)} not found (the shared data folder is expected beside the repo).`);
   }
   const servers = new Map<string, ToolDoc[]>();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".json")).sort()) {
-    const data = JSON.parse(readFileSync(new URL(f, dir), "utf8")) as RealToolsFile;
-    const server = data.package.replace(/^@modelcontextprotocol\/server-/, "");
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.json'))
+    .sort()) {
+    const data = JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as RealToolsFile;
+    const server = data.package.replace(/^@modelcontextprotocol\/server-/, '');
     servers.set(
       server,
       data.tools.map((t) => {
@@ -63,13 +63,13 @@ export function synthesize(count: number): Map<string, ToolDoc[]> {
 }
 
 function queries(): { short: string[]; long: string[] } {
-  const real = JSON.parse(readFileSync(new URL("./real-tools-queries.json", import.meta.url), "utf8")) as {
+  const real = JSON.parse(readFileSync(new URL('./real-tools-queries.json', import.meta.url), 'utf8')) as {
     queries: { query: string }[];
   };
   const short = real.queries.map((q) => q.query);
-  const live = new URL("retrieval/livemcpbench.json", SHARED);
+  const live = new URL('retrieval/livemcpbench.json', SHARED);
   const long = existsSync(live)
-    ? (JSON.parse(readFileSync(live, "utf8")) as { queries: { query: string }[] }).queries.map((q) => q.query)
+    ? (JSON.parse(readFileSync(live, 'utf8')) as { queries: { query: string }[] }).queries.map((q) => q.query)
     : [];
   return { short, long };
 }
@@ -107,8 +107,8 @@ export async function searchSpeed(): Promise<Record<string, number | string>> {
   const synonymsMs = performance.now() - t0;
   const { short, long } = queries();
   const out: Record<string, number | string> = {
-    "search.pool": "real-tools lists repeated under varied server names",
-    "search.synonyms_load_ms (once per process)": r2(synonymsMs),
+    'search.pool': 'real-tools lists repeated under varied server names',
+    'search.synonyms_load_ms (once per process)': r2(synonymsMs),
   };
   for (const size of [1000, 10000]) {
     const servers = synthesize(size);

@@ -52,10 +52,13 @@ function positive(name: string, raw: string | undefined): number {
 }
 
 // A hard stop, whatever happens: the run, the shutdown and the process count fit well inside it.
-const hardStop = setTimeout(() => {
-  process.stderr.write('soak: hard deadline reached; exiting\n');
-  process.exit(1);
-}, (SECONDS + 90) * 1000);
+const hardStop = setTimeout(
+  () => {
+    process.stderr.write('soak: hard deadline reached; exiting\n');
+    process.exit(1);
+  },
+  (SECONDS + 90) * 1000,
+);
 hardStop.unref();
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -147,7 +150,8 @@ function markedProcesses(): string[] {
   return found;
 }
 
-const spawns = (backend: string) => (existsSync(spawnLog(backend)) ? readFileSync(spawnLog(backend), 'utf8').split('\n').filter(Boolean).length : 0);
+const spawns = (backend: string) =>
+  existsSync(spawnLog(backend)) ? readFileSync(spawnLog(backend), 'utf8').split('\n').filter(Boolean).length : 0;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : ''}${mb(bytes)}`;
 
@@ -172,7 +176,10 @@ async function main(): Promise<void> {
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async (_, i) => {
       // Half the clients speak the 2025 era (sessions), half the 2026 era (per request).
-      const client = new Client({ name: `soak-${i}`, version: '1.0.0' }, { versionNegotiation: { mode: i % 2 === 0 ? 'legacy' : { pin: '2026-07-28' } } });
+      const client = new Client(
+        { name: `soak-${i}`, version: '1.0.0' },
+        { versionNegotiation: { mode: i % 2 === 0 ? 'legacy' : { pin: '2026-07-28' } } },
+      );
       await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url)));
       return client;
     }),
@@ -202,7 +209,8 @@ async function main(): Promise<void> {
         if (op.fault === 'hang') bump(t.hangErrors, code);
         const message = result.content?.[0]?.text ?? '';
         if (message.includes('next restart attempt in')) backOffAnswers++;
-        if (samples.length < 5 && !['rate_limited', 'busy', 'timeout', 'circuit_open'].includes(code)) samples.push(`${op.backend}: ${message.split('\n')[0]}`);
+        if (samples.length < 5 && !['rate_limited', 'busy', 'timeout', 'circuit_open'].includes(code))
+          samples.push(`${op.backend}: ${message.split('\n')[0]}`);
       } catch (error) {
         transportErrors++;
         bump(t.errors, 'transport');
@@ -211,7 +219,8 @@ async function main(): Promise<void> {
     }
   };
   const progress = setInterval(
-    () => process.stderr.write(`soak: ${issued} calls, ${Math.round((Date.now() - started) / 1000)} s, RSS ${mb(process.memoryUsage().rss)}\n`),
+    () =>
+      process.stderr.write(`soak: ${issued} calls, ${Math.round((Date.now() - started) / 1000)} s, RSS ${mb(process.memoryUsage().rss)}\n`),
     10_000,
   );
   await Promise.all(clients.map(worker));
@@ -265,7 +274,9 @@ async function main(): Promise<void> {
     [...tally('narrow').errors].filter(([code]) => code !== 'busy').reduce((a, [, n]) => a + n, 0) +
     [...tally('limited').errors].filter(([code]) => code !== 'rate_limited').reduce((a, [, n]) => a + n, 0);
   lines.push('');
-  lines.push(`crashy: ${tally('crashy').errors.get('backend_unavailable') ?? 0} backend_unavailable for ${crashes.crashy} crashes (calls in flight at a crash, and ${backOffAnswers} answered during restart back-off)`);
+  lines.push(
+    `crashy: ${tally('crashy').errors.get('backend_unavailable') ?? 0} backend_unavailable for ${crashes.crashy} crashes (calls in flight at a crash, and ${backOffAnswers} answered during restart back-off)`,
+  );
   const hangs = tally('hangs');
   const hangCodes = [...hangs.hangErrors].map(([code, n]) => `${code} ${n}`).join(', ');
   const echoCodes = [...hangs.errors]
@@ -273,12 +284,20 @@ async function main(): Promise<void> {
     .filter(([, n]) => n > 0)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
-  lines.push(`hangs: the ${hangs.injectedHangs} injected hangs ended as ${hangCodes || 'nothing'}; its ${hangs.calls - hangs.injectedHangs} echo calls had errors ${echoCodes || 'none'}`);
-  lines.push(`unexpected errors (not explained by an injected fault or a configured limit): ${unexpected}; transport errors: ${transportErrors}`);
+  lines.push(
+    `hangs: the ${hangs.injectedHangs} injected hangs ended as ${hangCodes || 'nothing'}; its ${hangs.calls - hangs.injectedHangs} echo calls had errors ${echoCodes || 'none'}`,
+  );
+  lines.push(
+    `unexpected errors (not explained by an injected fault or a configured limit): ${unexpected}; transport errors: ${transportErrors}`,
+  );
   for (const s of samples) lines.push(`  sample: ${s}`);
-  lines.push(`processes with the soak marker: ${processesDuring} during the run, ${left.length} left after close (close took ${closeMs} ms)`);
+  lines.push(
+    `processes with the soak marker: ${processesDuring} during the run, ${left.length} left after close (close took ${closeMs} ms)`,
+  );
   for (const p of left) lines.push(`  left: ${p}`);
-  lines.push(`RSS: ${mb(before.rss)} before, ${mb(after.rss)} after (${signedMb(after.rss - before.rss)}); JS heap ${mb(before.heap)} before, ${mb(after.heap)} after (${signedMb(after.heap - before.heap)}); external ${mb(before.external)} before, ${mb(after.external)} after`);
+  lines.push(
+    `RSS: ${mb(before.rss)} before, ${mb(after.rss)} after (${signedMb(after.rss - before.rss)}); JS heap ${mb(before.heap)} before, ${mb(after.heap)} after (${signedMb(after.heap - before.heap)}); external ${mb(before.external)} before, ${mb(after.external)} after`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 
   rmSync(dir, { recursive: true, force: true });

@@ -83,7 +83,11 @@ async function runWindow(path: Path, windowMs: number): Promise<void> {
   path.ms += performance.now() - t0;
 }
 
-export async function measureThroughput(setup: PathSetup, backend: 'stdio' | 'http', options: ThroughputOptions): Promise<ThroughputResult> {
+export async function measureThroughput(
+  setup: PathSetup,
+  backend: 'stdio' | 'http',
+  options: ThroughputOptions,
+): Promise<ThroughputResult> {
   const paths = await makePaths(setup, backend, options.clients);
   try {
     // Warm-up: one short window per path, not counted.

@@ -70,10 +70,18 @@ export function formatTable(rows: Row[], markdown: boolean): string {
   const cells = rows.map((r) => [r.section, r.metric, r.value, r.goal ?? '', r.pass === undefined ? '' : r.pass ? 'PASS' : 'MISS']);
   if (markdown) {
     const esc = (s: string) => s.replaceAll('|', '\\|');
-    return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...cells.map((c) => `| ${c.map(esc).join(' | ')} |`)].join('\n');
+    return [
+      `| ${header.join(' | ')} |`,
+      `|${header.map(() => '---').join('|')}|`,
+      ...cells.map((c) => `| ${c.map(esc).join(' | ')} |`),
+    ].join('\n');
   }
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 
@@ -136,9 +144,13 @@ export function spawnChild(command: string, args: string[], options: { env?: Nod
         const check = () => {
           const m = out.match(pattern);
           if (m) done(() => resolve(m));
-          else if (proc.exitCode !== null || proc.signalCode !== null) done(() => reject(new Error(`${command} exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}: ${out.slice(-800)}`)));
+          else if (proc.exitCode !== null || proc.signalCode !== null)
+            done(() => reject(new Error(`${command} exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}: ${out.slice(-800)}`)));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}: ${out.slice(-800)}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}: ${out.slice(-800)}`))),
+          timeoutMs,
+        );
         const done = (settle: () => void) => {
           clearTimeout(timer);
           listeners.delete(check);
@@ -278,7 +290,11 @@ export function freePort(): Promise<number> {
 export const gatewayNodeFlags: string[] = [];
 
 /** Start `node dist/cli.js --config FILE --port 0 --log-level info`; resolves once it logged its URL. */
-export async function startGatewayCli(configFile: string, timeoutMs = 20_000, nodeFlags: string[] = []): Promise<{ child: Child; url: string; origin: string }> {
+export async function startGatewayCli(
+  configFile: string,
+  timeoutMs = 20_000,
+  nodeFlags: string[] = [],
+): Promise<{ child: Child; url: string; origin: string }> {
   const child = spawnChild(process.execPath, [...nodeFlags, distCli, '--config', configFile, '--port', '0', '--log-level', 'info']);
   try {
     const m = await child.waitFor(/mcp-gateway serving (http:\/\/[^\s"]+)/, timeoutMs);
@@ -324,7 +340,9 @@ export async function waitForHealth(origin: string, timeoutMs: number): Promise<
 
 export type Era = '2025' | '2026' | 'auto';
 
-const negotiation = (era: Era) => ({ mode: era === '2026' ? ({ pin: '2026-07-28' } as const) : era === 'auto' ? ('auto' as const) : ('legacy' as const) });
+const negotiation = (era: Era) => ({
+  mode: era === '2026' ? ({ pin: '2026-07-28' } as const) : era === 'auto' ? ('auto' as const) : ('legacy' as const),
+});
 
 /** A v2 SDK client over Streamable HTTP. '2025' = the SDK default (legacy initialize, sessionful where the server is). */
 export async function httpClient(url: string, era: Era): Promise<Client> {

@@ -31,7 +31,9 @@ await build({
   // Loaded with createRequire at first search; its dictionary stays a separate file in node_modules.
   external: ['synonyms'],
   // Bundled CommonJS dependencies call require() for Node built-ins; an ESM bundle has no require of its own.
-  banner: { js: "import { createRequire as __gatewayCreateRequire } from 'node:module'; const require = __gatewayCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __gatewayCreateRequire } from 'node:module'; const require = __gatewayCreateRequire(import.meta.url);",
+  },
   plugins: [lazySdkShims],
   logLevel: 'warning',
 });

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { BackendPool } from './backends/pool.js';
-import type { ToolSource } from './backends/source.js';
+import type { ToolSource } from './sources/source.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { watchPaths } from './config/watch.js';
@@ -102,7 +102,10 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
   // Watching starts once the gateway serves, so start-up does not wait for the file watcher.
   const watcher =
     options.configFile && initial.server.watch
-      ? watchPaths([options.configFile, ...initial.capability_dirs], () => void reload().catch((error) => logger.error({ err: String(error) }, 'reload failed')))
+      ? watchPaths(
+          [options.configFile, ...initial.capability_dirs],
+          () => void reload().catch((error) => logger.error({ err: String(error) }, 'reload failed')),
+        )
       : undefined;
   const port = (listener.address() as AddressInfo).port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -138,7 +141,11 @@ async function loadCapabilities(config: GatewayConfig, logger?: Logger) {
   };
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType & { closeAllConnections?: () => void }> {
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  hostname: string,
+  port: number,
+): Promise<ServerType & { closeAllConnections?: () => void }> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server));
     server.once('error', reject);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallTimeoutError } from '../src/backends/source.js';
+import { CallTimeoutError } from '../src/sources/source.js';
 import { formatCapabilityProblem, loadCapabilityDirs } from '../src/capabilities/load.js';
 import { CapabilitySource } from '../src/capabilities/source.js';
 import { loadCapabilitySources } from '../src/capabilities/sources.js';
@@ -68,7 +68,13 @@ class TestServer {
     }
     if (url.pathname === '/data') {
       return json(200, {
-        data: { items: [{ id: 1, name: 'one', secret_field: 'a' }, { id: 2, name: 'two', tags: ['t'] }], total: 2 },
+        data: {
+          items: [
+            { id: 1, name: 'one', secret_field: 'a' },
+            { id: 2, name: 'two', tags: ['t'] },
+          ],
+          total: 2,
+        },
         'odd.key': { value: 42 },
       });
     }
@@ -78,9 +84,15 @@ class TestServer {
     }
     if (url.pathname === '/html-error') {
       res.writeHead(502, { 'content-type': 'text/html' });
-      return res.end('<html><head><title>Bad Gateway</title><style>body{color:red}</style></head><body><h1>502 Bad Gateway</h1><p>upstream   failed</p></body></html>');
+      return res.end(
+        '<html><head><title>Bad Gateway</title><style>body{color:red}</style></head><body><h1>502 Bad Gateway</h1><p>upstream   failed</p></body></html>',
+      );
     }
-    if (url.pathname === '/big') return json(200, Array.from({ length: 5000 }, (_, i) => ({ i })));
+    if (url.pathname === '/big')
+      return json(
+        200,
+        Array.from({ length: 5000 }, (_, i) => ({ i })),
+      );
     if (url.pathname === '/no-content') {
       res.writeHead(204);
       return res.end();
@@ -167,7 +179,12 @@ describe('capability files: validation', () => {
 
   it('reports an alias bomb as a problem of its file, and reads a plain alias', async () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 8; i++) bomb.push(`${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10).fill(`*${'abcdefgh'[i - 1]}`).join(', ')}]`);
+    for (let i = 1; i < 8; i++)
+      bomb.push(
+        `${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10)
+          .fill(`*${'abcdefgh'[i - 1]}`)
+          .join(', ')}]`,
+      );
     const tool = 'description: d\nrequest: { url: "https://example.com/x" }\n';
     const { messages, groups } = await load({ 'bomb.yaml': `${bomb.join('\n')}\n`, 'alias.yaml': `name: &n aliased\ntitle: *n\n${tool}` });
     expect(messages).toHaveLength(1);
@@ -182,22 +199,32 @@ describe('capability files: validation', () => {
       'c.yaml': 'server: s\ntools:\n  - name: t\n    request: { url: "https://example.com" }\n',
     });
     expect(messages).toContainEqual(expect.stringMatching(/a\.yaml:4:3: request\.url: required$/));
-    expect(messages).toContainEqual(expect.stringMatching(/b\.yaml:5:11: request\.method: must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS$/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/b\.yaml:5:11: request\.method: must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS$/),
+    );
     expect(messages).toContainEqual(expect.stringMatching(/c\.yaml:3:5: tools\.0\.description: required$/));
   });
 
   it('rejects a literal secret in auth, and never repeats it in the message', async () => {
     const { messages } = await load({
-      'bearer.yaml': 'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth:\n  type: bearer\n  token: ghp_literalSecret123\n',
-      'key.yaml': 'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth: { type: api_key, in: query, name: key, value: "abc${X}" }\n',
-      'basic.yaml': 'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth: { type: basic, username: me, password: hunter2hunter2 }\n',
-      'header.yaml': 'name: t\ndescription: d\nrequest:\n  url: "https://example.com"\n  headers: { Authorization: "Bearer sk-literal-999" }\n',
+      'bearer.yaml':
+        'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth:\n  type: bearer\n  token: ghp_literalSecret123\n',
+      'key.yaml':
+        'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth: { type: api_key, in: query, name: key, value: "abc${X}" }\n',
+      'basic.yaml':
+        'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth: { type: basic, username: me, password: hunter2hunter2 }\n',
+      'header.yaml':
+        'name: t\ndescription: d\nrequest:\n  url: "https://example.com"\n  headers: { Authorization: "Bearer sk-literal-999" }\n',
     });
     expect(messages).toHaveLength(4);
-    expect(messages).toContainEqual(expect.stringMatching(/bearer\.yaml:6:10: auth\.token: must be a reference to an environment variable, like "\$\{API_TOKEN\}"/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/bearer\.yaml:6:10: auth\.token: must be a reference to an environment variable, like "\$\{API_TOKEN\}"/),
+    );
     expect(messages).toContainEqual(expect.stringMatching(/key\.yaml:4:\d+: auth\.value: must be a reference/));
     expect(messages).toContainEqual(expect.stringMatching(/basic\.yaml:4:\d+: auth\.password: must be a reference/));
-    expect(messages).toContainEqual(expect.stringMatching(/header\.yaml:5:\d+: request\.headers\.Authorization: the header Authorization looks like a credential/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/header\.yaml:5:\d+: request\.headers\.Authorization: the header Authorization looks like a credential/),
+    );
     const all = messages.join('\n');
     for (const literal of ['ghp_literalSecret123', 'hunter2hunter2', 'sk-literal-999']) expect(all).not.toContain(literal);
   });
@@ -209,7 +236,9 @@ describe('capability files: validation', () => {
       'y.yaml': 'name: t\ndescription: d\nrequest: [oops\n',
       'e.yaml': '',
     });
-    expect(messages).toContainEqual(expect.stringMatching(/p\.yaml:5:\d+: request\.url: \{idd\} is not an argument: add it to input\.properties$/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/p\.yaml:5:\d+: request\.url: \{idd\} is not an argument: add it to input\.properties$/),
+    );
     expect(messages).toContainEqual(expect.stringMatching(/r\.yaml:3:\d+: request\.url: a relative URL needs base_url/));
     expect(messages).toContainEqual(expect.stringMatching(/y\.yaml:\d+:\d+: \(top level\): /));
     expect(messages).toContainEqual(expect.stringMatching(/e\.yaml: \(top level\): the file is empty$/));
@@ -218,7 +247,9 @@ describe('capability files: validation', () => {
   it('reports a duplicate tool name within a server naming both files, and keeps the first', async () => {
     const tool = (server: string) => `server: ${server}\nname: same\ndescription: d\nrequest: { url: "https://example.com" }\n`;
     const { messages, groups, dir } = await load({ 'a.yaml': tool('s1'), 'b.yaml': tool('s1'), 'c.yaml': tool('s2') });
-    expect(messages).toEqual([`${join(dir, 'b.yaml')}:2:7: name: duplicate tool name "same" in server "s1": also defined in ${join(dir, 'a.yaml')}:2`]);
+    expect(messages).toEqual([
+      `${join(dir, 'b.yaml')}:2:7: name: duplicate tool name "same" in server "s1": also defined in ${join(dir, 'a.yaml')}:2`,
+    ]);
     expect(groups.map((g) => [g.server, g.tools.length])).toEqual([
       ['s1', 1],
       ['s2', 1],
@@ -227,7 +258,12 @@ describe('capability files: validation', () => {
 
   it('reads sub-folders, skips dot-files and non-YAML, and treats a missing folder as empty', async () => {
     const tool = (name: string) => `name: ${name}\ndescription: d\nrequest: { url: "https://example.com" }\n`;
-    const loaded = await load({ 'top.yml': tool('top'), 'nested/deep/inner.yaml': tool('inner'), '.hidden.yaml': tool('hidden'), 'notes.md': '# x' });
+    const loaded = await load({
+      'top.yml': tool('top'),
+      'nested/deep/inner.yaml': tool('inner'),
+      '.hidden.yaml': tool('hidden'),
+      'notes.md': '# x',
+    });
     expect(loaded.messages).toEqual([]);
     expect(loaded.groups[0]!.server).toBe('capabilities');
     expect(loaded.groups[0]!.tools.map((t) => t.name).sort()).toEqual(['inner', 'top']);
@@ -237,7 +273,10 @@ describe('capability files: validation', () => {
 
   it('warns (without failing) about a variable that is not set, and formats problems for the lead', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'a.yaml'), 'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth: { type: bearer, token: "${NOT_SET_TOKEN}" }\n');
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      'name: t\ndescription: d\nrequest: { url: "https://example.com" }\nauth: { type: bearer, token: "${NOT_SET_TOKEN}" }\n',
+    );
     writeFileSync(join(dir, 'b.yaml'), 'name: u\ndescription: d\nrequest: { url: "https://example.com" }\nbogus: 1\n');
     const loaded = await loadCapabilitySources([dir], {});
     expect(loaded.sources.map((s) => s.name)).toEqual(['capabilities']);
@@ -250,7 +289,15 @@ describe('capability files: validation', () => {
     expect(loaded.problems.map(formatCapabilityProblem)).toEqual([]);
     const tools = loaded.groups.flatMap((g) => g.tools);
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ['geocode_place', 'npm_downloads', 'npm_package_info', 'npm_search', 'weather_forecast', 'wikipedia_search', 'wikipedia_summary'].sort(),
+      [
+        'geocode_place',
+        'npm_downloads',
+        'npm_package_info',
+        'npm_search',
+        'weather_forecast',
+        'wikipedia_search',
+        'wikipedia_summary',
+      ].sort(),
     );
     for (const tool of tools) {
       expect(tool.url).toMatch(/^https:\/\//);
@@ -410,7 +457,12 @@ tools:
 
     const templated = echoed(await source.callTool('templated', { title: 'X', count: 3, tags: ['p', 'q'] }));
     expect(templated.method).toBe('PUT');
-    expect(JSON.parse(templated.body)).toEqual({ item: { name: 'X', count: 3, tags: ['p', 'q'] }, label: 'title: X', literal: '{not a placeholder}', version: 1 });
+    expect(JSON.parse(templated.body)).toEqual({
+      item: { name: 'X', count: 3, tags: ['p', 'q'] },
+      label: 'title: X',
+      literal: '{not a placeholder}',
+      version: 1,
+    });
 
     const form = echoed(await source.callTool('form', { name: 'rex', status: 'sold out', tags: ['a', 'b'] }));
     expect(form.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -425,8 +477,16 @@ tools:
     const SECRET = 's3cr3t-T0ken-value';
     const cases: [string, string, (seen: Seen) => void][] = [
       ['bearer', 'auth: { type: bearer, token: "${API_TOKEN}" }', (s) => expect(s.headers.authorization).toBe(`Bearer ${SECRET}`)],
-      ['api_key header', 'auth: { type: api_key, name: X-Api-Key, value: "${API_TOKEN}", prefix: "Key " }', (s) => expect(s.headers['x-api-key']).toBe(`Key ${SECRET}`)],
-      ['api_key query', 'auth: { type: api_key, in: query, name: api_key, value: "${API_TOKEN}" }', (s) => expect(new URL(s.url, 'http://x').searchParams.get('api_key')).toBe(SECRET)],
+      [
+        'api_key header',
+        'auth: { type: api_key, name: X-Api-Key, value: "${API_TOKEN}", prefix: "Key " }',
+        (s) => expect(s.headers['x-api-key']).toBe(`Key ${SECRET}`),
+      ],
+      [
+        'api_key query',
+        'auth: { type: api_key, in: query, name: api_key, value: "${API_TOKEN}" }',
+        (s) => expect(new URL(s.url, 'http://x').searchParams.get('api_key')).toBe(SECRET),
+      ],
       [
         'basic',
         'auth: { type: basic, username: "${API_USER}", password: "${API_TOKEN}" }',
@@ -449,24 +509,35 @@ tools:
       const down = await sourceFrom(`name: who\ndescription: d\nrequest: { url: "http://127.0.0.1:${closedPort}/down" }\n${auth}\n`, env);
       const failed = await down.callTool('who', {});
       expect(failed.isError).toBe(true);
-      expect(text(failed)).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/down(\\?api_key=\\*\\*\\*)? failed: fetch failed: .*ECONNREFUSED`));
+      expect(text(failed)).toMatch(
+        new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/down(\\?api_key=\\*\\*\\*)? failed: fetch failed: .*ECONNREFUSED`),
+      );
       if (label === 'api_key query') expect(text(failed)).toContain('?api_key=*** failed');
       expect(JSON.stringify(failed)).not.toContain(SECRET);
     });
 
     it('an unset variable fails the call naming it, and nothing is sent', async () => {
-      const source = await sourceFrom('name: who\ndescription: d\nrequest: { url: "${BASE}/echo/who" }\nauth: { type: bearer, token: "${MISSING_TOKEN}" }\n');
+      const source = await sourceFrom(
+        'name: who\ndescription: d\nrequest: { url: "${BASE}/echo/who" }\nauth: { type: bearer, token: "${MISSING_TOKEN}" }\n',
+      );
       const before = server.seen.length;
       const result = await source.callTool('who', {});
       expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/^capabilities\/who cannot be called: environment variable MISSING_TOKEN is not set where the gateway runs \(see .*tool\.yaml\)$/);
+      expect(text(result)).toMatch(
+        /^capabilities\/who cannot be called: environment variable MISSING_TOKEN is not set where the gateway runs \(see .*tool\.yaml\)$/,
+      );
       expect(server.seen.length).toBe(before);
     });
 
     it('a variable in the URL is shown as written, never expanded, in error text', async () => {
-      const source = await sourceFrom(`name: t\ndescription: d\nrequest: { url: "http://127.0.0.1:${closedPort}/bot\${BOT_TOKEN}/send" }\n`, { BOT_TOKEN: 'bot-secret-123' });
+      const source = await sourceFrom(
+        `name: t\ndescription: d\nrequest: { url: "http://127.0.0.1:${closedPort}/bot\${BOT_TOKEN}/send" }\n`,
+        { BOT_TOKEN: 'bot-secret-123' },
+      );
       const result = await source.callTool('t', {});
-      expect(text(result)).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/bot\\$\\{BOT_TOKEN\\}/send failed: fetch failed: .*ECONNREFUSED`));
+      expect(text(result)).toMatch(
+        new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/bot\\$\\{BOT_TOKEN\\}/send failed: fetch failed: .*ECONNREFUSED`),
+      );
       expect(JSON.stringify(result)).not.toContain('bot-secret-123');
     });
   });
@@ -491,7 +562,10 @@ tools:
     expect(JSON.parse(text(whole))).toEqual(whole.structuredContent);
 
     const items = await source.callTool('items', {});
-    expect(JSON.parse(text(items))).toEqual([{ id: 1, name: 'one' }, { id: 2, name: 'two', 'tags[0]': 't' }]);
+    expect(JSON.parse(text(items))).toEqual([
+      { id: 1, name: 'one' },
+      { id: 2, name: 'two', 'tags[0]': 't' },
+    ]);
     expect(items.structuredContent).toBeUndefined(); // a list is not an object
 
     expect((await source.callTool('first', {})).structuredContent).toEqual({ id: 2, name: 'two', tags: ['t'] });
@@ -596,8 +670,18 @@ tools:
     expect(tools.create!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, idempotentHint: false });
     expect(tools.replace!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true });
     expect(tools.remove!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true });
-    expect(tools.search).toMatchObject({ title: 'Search things', annotations: { title: 'Search things', readOnlyHint: true, idempotentHint: true, destructiveHint: false } });
-    expect(source.status()).toEqual({ name: 'api', description: 'A test API', transport: 'http-rest', state: 'ready', tools: 5, circuit: 'closed' });
+    expect(tools.search).toMatchObject({
+      title: 'Search things',
+      annotations: { title: 'Search things', readOnlyHint: true, idempotentHint: true, destructiveHint: false },
+    });
+    expect(source.status()).toEqual({
+      name: 'api',
+      description: 'A test API',
+      transport: 'http-rest',
+      state: 'ready',
+      tools: 5,
+      circuit: 'closed',
+    });
     expect(source.cachedTools).toHaveLength(5);
     expect((await source.callTool('nope', {})).isError).toBe(true);
   });

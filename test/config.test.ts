@@ -37,8 +37,20 @@ backends:
     );
     expect(config.server).toEqual({ host: '127.0.0.1', port: 39400, shutdown_timeout_ms: 10_000, watch: true });
     expect(config.meta_mcp.tool_prefix).toBe('');
-    expect(config.backends.mem).toMatchObject({ kind: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], cwd: '/srv/gw', enabled: true, timeoutMs: 60_000 });
-    expect(config.backends.docs).toMatchObject({ kind: 'http', url: 'http://127.0.0.1:8080/mcp', transport: 'auto', headers: { Authorization: 'Bearer abc' } });
+    expect(config.backends.mem).toMatchObject({
+      kind: 'stdio',
+      command: 'npx',
+      args: ['-y', '@modelcontextprotocol/server-memory'],
+      cwd: '/srv/gw',
+      enabled: true,
+      timeoutMs: 60_000,
+    });
+    expect(config.backends.docs).toMatchObject({
+      kind: 'http',
+      url: 'http://127.0.0.1:8080/mcp',
+      transport: 'auto',
+      headers: { Authorization: 'Bearer abc' },
+    });
     expect(config.backends.old).toMatchObject({ kind: 'http', transport: 'sse' });
   });
 
@@ -72,7 +84,9 @@ backends:
 
   it('names the YAML path of an unset variable, without its value', () => {
     const lines = problems('backends:\n  docs:\n    url: http://x/mcp\n    headers:\n      Authorization: "Bearer ${DOCS_TOKEN}"\n');
-    expect(lines[0]).toBe('gw.yaml:5:22: backends.docs.headers.Authorization: environment variable DOCS_TOKEN is not set (use ${DOCS_TOKEN:-default} for a default)');
+    expect(lines[0]).toBe(
+      'gw.yaml:5:22: backends.docs.headers.Authorization: environment variable DOCS_TOKEN is not set (use ${DOCS_TOKEN:-default} for a default)',
+    );
   });
 
   it('rejects unknown keys with their path and a suggestion', () => {
@@ -83,10 +97,14 @@ backends:
   });
 
   it('requires exactly one of command and url, and keys that fit the kind', () => {
-    expect(problems('backends:\n  a: { description: nothing }\n')[0]).toMatch(/backends\.a: give exactly one of `command` \(stdio\) or `url` \(HTTP\)/);
+    expect(problems('backends:\n  a: { description: nothing }\n')[0]).toMatch(
+      /backends\.a: give exactly one of `command` \(stdio\) or `url` \(HTTP\)/,
+    );
     expect(problems('backends:\n  a: { command: x, url: "http://h/mcp" }\n')[0]).toMatch(/give exactly one/);
     expect(problems('backends:\n  a: { url: "http://h/mcp", args: [x] }\n')[0]).toMatch(/backends\.a\.args: `args` only applies to stdio/);
-    expect(problems('backends:\n  a: { command: x, headers: { A: b } }\n')[0]).toMatch(/backends\.a\.headers: `headers` only applies to HTTP/);
+    expect(problems('backends:\n  a: { command: x, headers: { A: b } }\n')[0]).toMatch(
+      /backends\.a\.headers: `headers` only applies to HTTP/,
+    );
   });
 
   it('reports wrong types, bad values and YAML syntax errors with line numbers', () => {
@@ -102,7 +120,7 @@ backends:
     // js-yaml reads plain text (fast); yaml parses everything else. Either way the value must be yaml's.
     const quick = [
       'a: on\nb: yes\nc: No\nd: 2024-01-01\ne: "007"\nf: 010\ng: 0o17\nh: 0x1F\ni: 1_000\nj: .inf\nk: -.Inf\nl: ~\nm: 1e3',
-      'text: |\n  two\n  lines\nfolded: >-\n  one\n  line\nsingle: \'it\'\'s\'\ndouble: "tab\\tand \\u00e9"',
+      "text: |\n  two\n  lines\nfolded: >-\n  one\n  line\nsingle: 'it''s'\ndouble: \"tab\\tand \\u00e9\"",
       'list: [1, "2", three, {x: y}]\nnested:\n  - name: a\n    args: [-y, pkg]',
     ];
     const leftToYaml = [
@@ -129,7 +147,12 @@ backends:
     expect(problems('backends:\n  a: { command: x }\n  a: { command: y }\n')[0]).toMatch(/^gw\.yaml:3:3: \(top level\): .*unique/);
     // An alias bomb: yaml stops expanding it; it must not be walked as a shared structure.
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 8; i++) bomb.push(`${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10).fill(`*${'abcdefgh'[i - 1]}`).join(', ')}]`);
+    for (let i = 1; i < 8; i++)
+      bomb.push(
+        `${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10)
+          .fill(`*${'abcdefgh'[i - 1]}`)
+          .join(', ')}]`,
+      );
     expect(problems(`${bomb.join('\n')}\n`)[0]).toMatch(/alias/i);
   });
 

@@ -27,7 +27,10 @@ beforeAll(async () => {
       crashy: fixtureBackend(['--crash-on-call', 'echo'], { timeout_ms: 20_000 }),
       hangs: { ...fixtureBackend(), timeout_ms: 400, env: { FIXTURE_CANCEL_FILE: join(dir, 'cancelled') } },
       // Fails until the flag file exists: proves a failure is not cached and the next request retries.
-      flaky: { command: 'sh', args: ['-c', `test -f "${readyFlag}" && exec "${process.execPath}" "${fixturePath}"; echo "not ready yet" >&2; exit 1`] },
+      flaky: {
+        command: 'sh',
+        args: ['-c', `test -f "${readyFlag}" && exec "${process.execPath}" "${fixturePath}"; echo "not ready yet" >&2; exit 1`],
+      },
       rpcerror: fixtureBackend(['--rpc-error-on-call', 'echo']),
       disabled: { ...fixtureBackend(), enabled: false },
     },
@@ -54,7 +57,9 @@ describe('a backend that cannot start', () => {
   it('is named in search_tools as unavailable, and the rest is still searched', async () => {
     const result = await client.call('search_tools', { query: 'echo the arguments' });
     expect(result.structuredContent?.unavailable).toEqual(expect.arrayContaining(['broken', 'slowlist', 'flaky']));
-    expect((result.structuredContent?.results as Array<{ server: string; tool: string }>).some((r) => r.server === 'good' && r.tool === 'echo')).toBe(true);
+    expect(
+      (result.structuredContent?.results as Array<{ server: string; tool: string }>).some((r) => r.server === 'good' && r.tool === 'echo'),
+    ).toBe(true);
   });
 
   it('gives an isError result for list_tools and invoke', async () => {
@@ -101,7 +106,10 @@ describe('a backend that dies or hangs during a call', () => {
     expect(result.isError).toBe(true);
     expect(result.structuredContent).toMatchObject({ error: { code: 'timeout', server: 'hangs' } });
     expect(text(result)).toContain('timed out after 400 ms');
-    await eventually(() => existsSync(join(dir, 'cancelled')) && readFileSync(join(dir, 'cancelled'), 'utf8').includes('cancelled'), 'the backend records the cancellation');
+    await eventually(
+      () => existsSync(join(dir, 'cancelled')) && readFileSync(join(dir, 'cancelled'), 'utf8').includes('cancelled'),
+      'the backend records the cancellation',
+    );
     // The backend is still usable.
     const echo = await client.call('invoke', { server: 'hangs', tool: 'echo', arguments: { message: 'after timeout' } });
     expect(echo.structuredContent).toEqual({ echoed: { message: 'after timeout' } });
@@ -121,7 +129,9 @@ describe('list_changed from a backend', () => {
     const c = await connectClient('v2-2026', lc.url);
     try {
       const find = async () =>
-        ((await c.call('search_tools', { query: 'quantum flux readings' })).structuredContent?.results as Array<{ tool: string }>).some((r) => r.tool === 'surprise_tool');
+        ((await c.call('search_tools', { query: 'quantum flux readings' })).structuredContent?.results as Array<{ tool: string }>).some(
+          (r) => r.tool === 'surprise_tool',
+        );
       expect(await find()).toBe(false);
       await c.call('invoke', { server: 'changing', tool: 'toggle' });
       await eventually(find, 'surprise_tool becomes searchable');

@@ -27,7 +27,11 @@ export interface FrontClient {
   listToolNames(): Promise<string[]>;
   listToolsRaw(): Promise<Array<Record<string, unknown>>>;
   /** tools/call without client-side result validation, as the gateway returned it. */
-  call(name: string, args?: Record<string, unknown>, options?: { signal?: AbortSignal; onprogress?: (p: { progress: number }) => void }): Promise<CallResult>;
+  call(
+    name: string,
+    args?: Record<string, unknown>,
+    options?: { signal?: AbortSignal; onprogress?: (p: { progress: number }) => void },
+  ): Promise<CallResult>;
   close(): Promise<void>;
 }
 
@@ -71,16 +75,23 @@ export async function connectClient(kind: ClientKind, url: string): Promise<Fron
     listToolNames: async () => (await client.listTools()).tools.map((t) => t.name),
     listToolsRaw: async () => (await client.listTools()).tools as Array<Record<string, unknown>>,
     call: async (name, args, options) =>
-      (await client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, {
-        signal: options?.signal,
-        onprogress: options?.onprogress,
-      })) as CallResult,
+      (await client.request(
+        { method: 'tools/call', params: { name, arguments: args ?? {} } },
+        {
+          signal: options?.signal,
+          onprogress: options?.onprogress,
+        },
+      )) as CallResult,
     close: () => client.close(),
   };
 }
 
 /** Poll until `check` returns a truthy value (for effects that arrive asynchronously, e.g. list_changed). */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, tries = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  tries = 100,
+): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const value = await check();
     if (value) return value;
@@ -93,7 +104,10 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
 export const tsxLoader = pathToFileURL(`${repoRoot}/node_modules/tsx/dist/loader.mjs`).href;
 
 /** Run the CLI from source; resolves with exit code and output. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', tsxLoader, `${repoRoot}/src/cli.ts`, ...args], {
       cwd: options.cwd ?? repoRoot,

@@ -224,7 +224,10 @@ describe('POST /mcp: raw HTTP', () => {
       const sessionId = init.headers.get('mcp-session-id');
       expect(sessionId).toBeTruthy();
       expect((await rpcBody(init)).result?.protocolVersion).toBe(version);
-      const deleted = await fetch(gateway.url, { method: 'DELETE', headers: { 'mcp-session-id': sessionId!, 'mcp-protocol-version': version } });
+      const deleted = await fetch(gateway.url, {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': sessionId!, 'mcp-protocol-version': version },
+      });
       expect(deleted.status).toBe(200);
     });
 
@@ -272,7 +275,9 @@ describe('cancellation and progress through invoke', () => {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new Error('test cancels')), 300);
       try {
-        await expect(client.call('invoke', { server: 'fx', tool: 'slow', arguments: { ms: 20_000 } }, { signal: controller.signal })).rejects.toThrow();
+        await expect(
+          client.call('invoke', { server: 'fx', tool: 'slow', arguments: { ms: 20_000 } }, { signal: controller.signal }),
+        ).rejects.toThrow();
       } finally {
         clearTimeout(timer);
       }

@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/server.js';
-import { type CallResult, connectClient, eventually, type FrontClient, fixtureBackend, fixturePath, repoRoot, startTestGateway, tsxLoader } from './helpers.js';
+import {
+  type CallResult,
+  connectClient,
+  eventually,
+  type FrontClient,
+  fixtureBackend,
+  fixturePath,
+  repoRoot,
+  startTestGateway,
+  tsxLoader,
+} from './helpers.js';
 
 /**
  * Backend lifecycle and failsafes, with real processes: idle stop and restart, zero orphans after
@@ -27,10 +37,6 @@ let fileSeq = 0;
 const tempPath = (what: string) => join(work, `${what}-${++fileSeq}`);
 
 // ------------------------------------------------------------------ /proc ----
-
-
-
-
 
 interface Proc {
   pid: number;
@@ -62,14 +68,14 @@ function fixtureProcs(marker: string): Proc[] {
 
 const describeProcs = (procs: Proc[]) => procs.map((p) => `${p.pid} (parent ${p.ppid}): ${p.args.join(' ')}`).join('\n');
 
-
 const spawnCount = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ----------------------------------------------------------- MCP helpers ----
 
 const text = (result: CallResult) => String(result.content?.[0]?.text ?? '');
-const errorOf = (result: CallResult) => result.structuredContent?.error as { code: string; message: string; retry_after_ms?: number } | undefined;
+const errorOf = (result: CallResult) =>
+  result.structuredContent?.error as { code: string; message: string; retry_after_ms?: number } | undefined;
 const pidOf = (result: CallResult) => result.structuredContent?.pid as number;
 
 interface ServerStatus {
@@ -155,7 +161,10 @@ describe('idle stop', () => {
     // The cached tool list is still searched and listed; nothing is started for it.
     const search = await client.call('search_tools', { query: 'operating-system process id of this server' });
     const hits = search.structuredContent?.results as Array<{ server: string; tool: string }>;
-    expect(hits.some((h) => h.server === 'idler' && h.tool === 'pid'), JSON.stringify(hits)).toBe(true);
+    expect(
+      hits.some((h) => h.server === 'idler' && h.tool === 'pid'),
+      JSON.stringify(hits),
+    ).toBe(true);
     expect(search.structuredContent?.unavailable).toBeUndefined();
     const listed = await client.call('list_tools', { server: 'idler' });
     expect((listed.structuredContent?.tools as unknown[]).length).toBe(6);
@@ -193,7 +202,10 @@ describe('many start / idle-stop cycles behind an sh -c launcher', () => {
       // Also leaves a grandchild that never reads stdin, so closing stdin alone does not end it.
       linger: {
         command: 'sh',
-        args: ['-c', `"${node}" -e "setInterval(() => {}, 1000)" ${lingerMarker}-sidecar & "${node}" "${fixturePath}" --name ${lingerMarker}`],
+        args: [
+          '-c',
+          `"${node}" -e "setInterval(() => {}, 1000)" ${lingerMarker}-sidecar & "${node}" "${fixturePath}" --name ${lingerMarker}`,
+        ],
       },
     },
   }));
@@ -203,13 +215,18 @@ describe('many start / idle-stop cycles behind an sh -c launcher', () => {
     const CYCLES = 8;
     const seen = new Set<number>();
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const [plainPid, lingerPid] = await Promise.all(['plain', 'linger'].map(async (server) => pidOf(await client.call('invoke', { server, tool: 'pid' }))));
+      const [plainPid, lingerPid] = await Promise.all(
+        ['plain', 'linger'].map(async (server) => pidOf(await client.call('invoke', { server, tool: 'pid' }))),
+      );
       for (const pid of [plainPid!, lingerPid!]) {
         expect(seen.has(pid), `cycle ${cycle}: a fresh process`).toBe(false);
         seen.add(pid);
       }
       const plain = withMarker(plainMarker);
-      expect(fixtureProcs(plainMarker).map((p) => p.pid), describeProcs(plain)).toEqual([plainPid]);
+      expect(
+        fixtureProcs(plainMarker).map((p) => p.pid),
+        describeProcs(plain),
+      ).toEqual([plainPid]);
       // The launcher shell is the fixture's parent, and nothing else carries the marker.
       const shell = plain.find((p) => p.pid !== plainPid);
       expect(plain.length, describeProcs(plain)).toBe(2);
@@ -217,7 +234,10 @@ describe('many start / idle-stop cycles behind an sh -c launcher', () => {
       expect(parentOf(plainPid!)).toBe(shell?.pid);
 
       const linger = withMarker(lingerMarker);
-      expect(fixtureProcs(lingerMarker).map((p) => p.pid), describeProcs(linger)).toEqual([lingerPid]);
+      expect(
+        fixtureProcs(lingerMarker).map((p) => p.pid),
+        describeProcs(linger),
+      ).toEqual([lingerPid]);
       expect(linger.length, describeProcs(linger)).toBe(3); // sh, the sidecar, the fixture
 
       await eventually(
@@ -250,7 +270,9 @@ async function startCli(config: Record<string, unknown>): Promise<Cli> {
     env: { ...process.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const stderr: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -289,7 +311,11 @@ describe('the gateway process is killed with SIGKILL', () => {
     cli = await startCli({
       server: { host: '127.0.0.1', shutdown_timeout_ms: 2000 },
       backends: {
-        memory: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { MEMORY_FILE_PATH: join(work, 'memory.jsonl') } },
+        memory: {
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-memory'],
+          env: { MEMORY_FILE_PATH: join(work, 'memory.jsonl') },
+        },
         launcher: shLauncher(marker),
       },
     });
@@ -305,10 +331,16 @@ describe('the gateway process is killed with SIGKILL', () => {
     const tree = descendants(cli.child.pid!);
     record(tree);
     const before = describePids(tree);
-    expect(tree.some((pid) => argv(pid).some((a) => a.includes('server-memory'))), before).toBe(true);
+    expect(
+      tree.some((pid) => argv(pid).some((a) => a.includes('server-memory'))),
+      before,
+    ).toBe(true);
     expect(fixtureProcs(marker).length, before).toBe(1);
     expect(withMarker(marker).length, before).toBe(2); // sh and the fixture
-    expect(tree.some((pid) => argv(pid)[1] === '-e'), `the watchdog is among them:\n${before}`).toBe(true);
+    expect(
+      tree.some((pid) => argv(pid)[1] === '-e'),
+      `the watchdog is among them:\n${before}`,
+    ).toBe(true);
     expect(tree.length, before).toBeGreaterThanOrEqual(5); // npm exec (+ its shell), the memory server, sh, fixture, watchdog
 
     cli.child.kill('SIGKILL');
@@ -397,7 +429,10 @@ describe('a crash loop', () => {
   const ctx = useGateway(() => ({
     backends: {
       // Crashes on every tools/call; the breaker is set high so only the restart back-off shows.
-      crashy: fixtureBackend(['--name', marker, '--crash-after', '1'], { env: { FIXTURE_SPAWN_LOG: spawns }, circuit_breaker: { failures: 100 } }),
+      crashy: fixtureBackend(['--name', marker, '--crash-after', '1'], {
+        env: { FIXTURE_SPAWN_LOG: spawns },
+        circuit_breaker: { failures: 100 },
+      }),
     },
   }));
 
@@ -489,7 +524,10 @@ describe('circuit breaker', () => {
     const summary = settled.map((s) => `${s.ms} ms: ${text(s.result)}`).join('\n');
     const ok = settled.filter((s) => !s.result.isError);
     const refused = settled.filter((s) => errorOf(s.result)?.code === 'circuit_open');
-    expect(ok.map((s) => text(s.result)), `exactly one probe is admitted while half-open:\n${summary}`).toEqual(['slept 500']);
+    expect(
+      ok.map((s) => text(s.result)),
+      `exactly one probe is admitted while half-open:\n${summary}`,
+    ).toEqual(['slept 500']);
     expect(refused.length, summary).toBe(2);
     for (const r of refused) expect(r.ms, `refused at once, not after the probe:\n${summary}`).toBeLessThan(400);
 
@@ -510,7 +548,9 @@ describe('concurrency limit and rate limit', () => {
   it('max_concurrent 1 with max_queue 1: of three concurrent calls, one is answered "busy"', async () => {
     const { client } = ctx;
     await client.call('invoke', { server: 'narrow', tool: 'echo', arguments: {} }); // started
-    const results = await Promise.all([0, 1, 2].map(() => client.call('invoke', { server: 'narrow', tool: 'slow', arguments: { ms: 800 } })));
+    const results = await Promise.all(
+      [0, 1, 2].map(() => client.call('invoke', { server: 'narrow', tool: 'slow', arguments: { ms: 800 } })),
+    );
     const busy = results.filter((r) => errorOf(r)?.code === 'busy');
     const ok = results.filter((r) => !r.isError);
     expect(busy.map(text), results.map(text).join('\n')).toHaveLength(1);
@@ -573,9 +613,11 @@ describe('retries only where they are safe', () => {
 
 const everythingEntry = `${repoRoot}/node_modules/@modelcontextprotocol/server-everything/dist/index.js`;
 
-
 async function startEverything(port: number): Promise<ChildProcess> {
-  const child = spawn(node, [everythingEntry, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node, [everythingEntry, 'streamableHttp'], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));

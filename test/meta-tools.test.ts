@@ -5,11 +5,23 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/server.js';
-import { CLIENT_KINDS, type ClientKind, connectClient, type FrontClient, fixtureBackend, fixturePath, repoRoot, startTestGateway } from './helpers.js';
+import {
+  CLIENT_KINDS,
+  type ClientKind,
+  connectClient,
+  type FrontClient,
+  fixtureBackend,
+  fixturePath,
+  repoRoot,
+  startTestGateway,
+} from './helpers.js';
 
 /** The four meta-tools, over every client era, against real backends: the fixture server and two npm reference servers. */
 
-const referenceServer = (pkg: string) => ({ command: process.execPath, args: [join(repoRoot, 'node_modules/@modelcontextprotocol', pkg, 'dist/index.js')] });
+const referenceServer = (pkg: string) => ({
+  command: process.execPath,
+  args: [join(repoRoot, 'node_modules/@modelcontextprotocol', pkg, 'dist/index.js')],
+});
 
 let gateway: RunningGateway;
 
@@ -19,7 +31,11 @@ beforeAll(async () => {
     backends: {
       fixture: { ...fixtureBackend(), description: 'Fixture server for tests' },
       paged: fixtureBackend(['--name', 'paged', '--tools', '300', '--page-size', '50']),
-      memory: { ...referenceServer('server-memory'), env: { MEMORY_FILE_PATH: join(dataDir, 'memory.jsonl') }, description: 'Knowledge graph memory' },
+      memory: {
+        ...referenceServer('server-memory'),
+        env: { MEMORY_FILE_PATH: join(dataDir, 'memory.jsonl') },
+        description: 'Knowledge graph memory',
+      },
       everything: referenceServer('server-everything'),
     },
   });
@@ -82,7 +98,9 @@ describe.each(CLIENT_KINDS)('meta-tools through a %s client', (kind: ClientKind)
     expect(first?.inputSchema).toMatchObject({ type: 'object', properties: { entities: { type: 'array' } } });
 
     const echo = await client.call('search_tools', { query: 'echo', limit: 10 });
-    const servers = new Set((echo.structuredContent?.results as Array<{ server: string; tool: string }>).filter((r) => r.tool === 'echo').map((r) => r.server));
+    const servers = new Set(
+      (echo.structuredContent?.results as Array<{ server: string; tool: string }>).filter((r) => r.tool === 'echo').map((r) => r.server),
+    );
     expect([...servers]).toEqual(expect.arrayContaining(['fixture', 'paged', 'everything'])); // each has an `echo`
   });
 
@@ -103,7 +121,14 @@ describe.each(CLIENT_KINDS)('meta-tools through a %s client', (kind: ClientKind)
   });
 
   it('invoke round-trips arguments exactly', async () => {
-    const args = { message: 'héllo ✓ 日本語', n: 3.25, big: Number.MAX_SAFE_INTEGER, nil: null, flag: false, nested: { list: [1, 'two', { three: [] }], empty: {} } };
+    const args = {
+      message: 'héllo ✓ 日本語',
+      n: 3.25,
+      big: Number.MAX_SAFE_INTEGER,
+      nil: null,
+      flag: false,
+      nested: { list: [1, 'two', { three: [] }], empty: {} },
+    };
     const result = await client.call('invoke', { server: 'fixture', tool: 'echo', arguments: args });
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toEqual({ echoed: args });
@@ -185,7 +210,12 @@ describe('tool_prefix', () => {
     const prefixed = await startTestGateway({ meta_mcp: { tool_prefix: 'gateway_' }, backends: { fixture: fixtureBackend() } });
     const client = await connectClient('v2-2025', prefixed.url);
     try {
-      expect((await client.listToolNames()).sort()).toEqual(['gateway_invoke', 'gateway_list_servers', 'gateway_list_tools', 'gateway_search_tools']);
+      expect((await client.listToolNames()).sort()).toEqual([
+        'gateway_invoke',
+        'gateway_list_servers',
+        'gateway_list_tools',
+        'gateway_search_tools',
+      ]);
       const result = await client.call('gateway_invoke', { server: 'fixture', tool: 'echo', arguments: { message: 'p' } });
       expect(result.structuredContent).toEqual({ echoed: { message: 'p' } });
       await expect(client.call('invoke', { server: 'fixture', tool: 'echo' })).rejects.toThrow(/Unknown tool/);

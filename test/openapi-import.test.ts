@@ -93,13 +93,30 @@ describe('OpenAPI import: Petstore 3 (OpenAPI 3.0)', () => {
     expect(name).toBe('petstore');
     expect(files.map((f) => f.path).sort()).toEqual(
       [
-        'add_pet', 'create_user', 'create_users_with_list_input', 'delete_order', 'delete_pet', 'delete_user', 'find_pets_by_status',
-        'find_pets_by_tags', 'get_inventory', 'get_order_by_id', 'get_pet_by_id', 'get_user_by_name', 'login_user', 'logout_user',
-        'place_order', 'update_pet', 'update_pet_with_form', 'update_user',
+        'add_pet',
+        'create_user',
+        'create_users_with_list_input',
+        'delete_order',
+        'delete_pet',
+        'delete_user',
+        'find_pets_by_status',
+        'find_pets_by_tags',
+        'get_inventory',
+        'get_order_by_id',
+        'get_pet_by_id',
+        'get_user_by_name',
+        'login_user',
+        'logout_user',
+        'place_order',
+        'update_pet',
+        'update_pet_with_form',
+        'update_user',
       ].map((n) => `${n}.yaml`),
     );
     // The octet-stream upload cannot be sent from JSON arguments: skipped, with a warning.
-    expect(warnings).toContainEqual(expect.stringMatching(/^uploadFile: request body as application\/octet-stream is not supported.*skipped$/));
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^uploadFile: request body as application\/octet-stream is not supported.*skipped$/),
+    );
     expect(warnings).toContainEqual(expect.stringContaining('petstore_auth is oauth2'));
     expect(envVars).toEqual(['PETSTORE_API_KEY', 'PETSTORE_AUTH']);
 
@@ -110,7 +127,9 @@ describe('OpenAPI import: Petstore 3 (OpenAPI 3.0)', () => {
       title: 'Find pet by ID',
       description: 'Find pet by ID.\n\nReturns a single pet.',
     });
-    expect(files.find((f) => f.path === 'get_pet_by_id.yaml')!.yaml).toMatch(/^# Imported by `mcp-gateway cap import` from .*petstore3\.json\n# Swagger Petstore - OpenAPI 3\.0 1\.0\.27: GET \/pet\/\{petId\} \(getPetById\)\n/);
+    expect(files.find((f) => f.path === 'get_pet_by_id.yaml')!.yaml).toMatch(
+      /^# Imported by `mcp-gateway cap import` from .*petstore3\.json\n# Swagger Petstore - OpenAPI 3\.0 1\.0\.27: GET \/pet\/\{petId\} \(getPetById\)\n/,
+    );
   });
 
   it('merges path, query and header parameters and requestBody properties into the input schema', async () => {
@@ -160,30 +179,53 @@ describe('OpenAPI import: Petstore 3 (OpenAPI 3.0)', () => {
 
   it('maps security schemes to environment references', async () => {
     const { files } = await importOpenApi(PETSTORE3, {});
-    expect(file(files, 'get_pet_by_id.yaml').auth).toEqual({ type: 'api_key', in: 'header', name: 'api_key', value: '${PETSTORE_API_KEY}' });
-    expect(file(files, 'get_inventory.yaml').auth).toEqual({ type: 'api_key', in: 'header', name: 'api_key', value: '${PETSTORE_API_KEY}' });
+    expect(file(files, 'get_pet_by_id.yaml').auth).toEqual({
+      type: 'api_key',
+      in: 'header',
+      name: 'api_key',
+      value: '${PETSTORE_API_KEY}',
+    });
+    expect(file(files, 'get_inventory.yaml').auth).toEqual({
+      type: 'api_key',
+      in: 'header',
+      name: 'api_key',
+      value: '${PETSTORE_API_KEY}',
+    });
     expect(file(files, 'find_pets_by_status.yaml').auth).toEqual({ type: 'bearer', token: '${PETSTORE_AUTH}' });
     expect(file(files, 'place_order.yaml').auth).toBeUndefined();
   });
 
   it('takes the base URL from servers: relative to the spec URL, an env reference for a local file, or --base-url', async () => {
     const local = await importOpenApi(PETSTORE3, {});
-    expect(local.warnings).toContainEqual(expect.stringContaining('"/api/v3" is relative and the spec is a local file: the URLs start with ${PETSTORE_BASE_URL}'));
+    expect(local.warnings).toContainEqual(
+      expect.stringContaining('"/api/v3" is relative and the spec is a local file: the URLs start with ${PETSTORE_BASE_URL}'),
+    );
     const remote = await importOpenApi(`${origin}/api/v3/openapi.json`, {});
     expect((file(remote.files, 'get_pet_by_id.yaml').request as { url: string }).url).toBe(`${origin}/api/v3/pet/{petId}`);
     const given = await importOpenApi(PETSTORE3, { baseUrl: 'https://petstore3.swagger.io/api/v3/' });
-    expect((file(given.files, 'get_pet_by_id.yaml').request as { url: string }).url).toBe('https://petstore3.swagger.io/api/v3/pet/{petId}');
+    expect((file(given.files, 'get_pet_by_id.yaml').request as { url: string }).url).toBe(
+      'https://petstore3.swagger.io/api/v3/pet/{petId}',
+    );
     expect(given.warnings.join('\n')).not.toContain('relative');
   });
 
   it('--include keeps operations by tag or operationId; --prefix goes before names', async () => {
     const store = await importOpenApi(PETSTORE3, { include: ['store'] });
-    expect(store.files.map((f) => f.path).sort()).toEqual(['delete_order.yaml', 'get_inventory.yaml', 'get_order_by_id.yaml', 'place_order.yaml']);
+    expect(store.files.map((f) => f.path).sort()).toEqual([
+      'delete_order.yaml',
+      'get_inventory.yaml',
+      'get_order_by_id.yaml',
+      'place_order.yaml',
+    ]);
 
     const some = await importOpenApi(PETSTORE3, { include: ['getPetById', 'find_pets_by_status', 'noSuchThing'], prefix: 'ps' });
     expect(some.files.map((f) => f.path).sort()).toEqual(['ps_find_pets_by_status.yaml', 'ps_get_pet_by_id.yaml']);
     expect(some.server).toBe('ps');
-    expect(file(some.files, 'ps_get_pet_by_id.yaml')).toMatchObject({ name: 'ps_get_pet_by_id', server: 'ps', auth: { value: '${PS_API_KEY}' } });
+    expect(file(some.files, 'ps_get_pet_by_id.yaml')).toMatchObject({
+      name: 'ps_get_pet_by_id',
+      server: 'ps',
+      auth: { value: '${PS_API_KEY}' },
+    });
     expect(some.warnings).toContain('--include noSuchThing: no operation has this tag or operationId');
   });
 
@@ -191,7 +233,9 @@ describe('OpenAPI import: Petstore 3 (OpenAPI 3.0)', () => {
     const { files } = await importOpenApi(PETSTORE3, {});
     const { groups, dir } = await loadBack(files);
     expect(groups.map((g) => [g.server, g.tools.length])).toEqual([['petstore', 18]]);
-    expect(groups[0]!.description).toBe('Swagger Petstore - OpenAPI 3.0 (1.0.27): This is a sample Pet Store Server based on the OpenAPI 3.0 specification.');
+    expect(groups[0]!.description).toBe(
+      'Swagger Petstore - OpenAPI 3.0 (1.0.27): This is a sample Pet Store Server based on the OpenAPI 3.0 specification.',
+    );
     const tools = Object.fromEntries(groups[0]!.tools.map((t) => [t.name, t]));
     expect(tools.get_pet_by_id!.annotations).toMatchObject({ readOnlyHint: true });
     expect(tools.delete_pet!.annotations).toMatchObject({ destructiveHint: true });
@@ -212,11 +256,21 @@ describe('OpenAPI import: Petstore 3 (OpenAPI 3.0)', () => {
     const before = seen.length;
     const pet = await source.callTool('get_pet_by_id', { petId: 10 });
     expect(pet.isError).toBeFalsy();
-    expect(pet.structuredContent).toEqual({ id: 10, name: 'doggie', category: { id: 1, name: 'Dogs' }, photoUrls: [], tags: [], status: 'available' });
+    expect(pet.structuredContent).toEqual({
+      id: 10,
+      name: 'doggie',
+      category: { id: 1, name: 'Dogs' },
+      photoUrls: [],
+      tags: [],
+      status: 'available',
+    });
     expect(seen[before]).toMatchObject({ method: 'GET', url: '/api/v3/pet/10', headers: { api_key: 'special-key' } });
 
     const missing = await source.callTool('get_pet_by_id', { petId: 7 });
-    expect(missing).toEqual({ isError: true, content: [{ type: 'text', text: 'HTTP 404 Not Found: {"code":1,"type":"error","message":"Pet not found"}' }] });
+    expect(missing).toEqual({
+      isError: true,
+      content: [{ type: 'text', text: 'HTTP 404 Not Found: {"code":1,"type":"error","message":"Pet not found"}' }],
+    });
 
     const added = await source.callTool('add_pet', { name: 'rex', photoUrls: ['http://x/1.png'], status: 'pending' });
     expect(added.structuredContent).toEqual({ id: 99, name: 'rex', photoUrls: ['http://x/1.png'], status: 'pending' });
@@ -233,7 +287,16 @@ describe('OpenAPI import: Swagger 2.0 (YAML)', () => {
     const { files, warnings, server: name } = await importOpenApi(SWAGGER2, {});
     expect(name).toBe('petstore');
     expect(files.map((f) => f.path).sort()).toEqual(
-      ['add_pet', 'delete_pet', 'find_pets_by_status', 'get_pet_by_id', 'login_user', 'place_order', 'update_pet', 'update_pet_with_form'].map((n) => `${n}.yaml`),
+      [
+        'add_pet',
+        'delete_pet',
+        'find_pets_by_status',
+        'get_pet_by_id',
+        'login_user',
+        'place_order',
+        'update_pet',
+        'update_pet_with_form',
+      ].map((n) => `${n}.yaml`),
     );
     expect(warnings).toContainEqual(expect.stringMatching(/^uploadFile: file uploads .* not supported; operation skipped$/));
 

@@ -13,7 +13,10 @@ import { connectClient, eventually, type FrontClient, fixturePath } from './help
 
 const yaml = (backends: Record<string, string[]>, extra = '') =>
   `server: { port: 0${extra} }\nbackends:\n${Object.entries(backends)
-    .map(([name, flags]) => `  ${name}:\n    command: ${JSON.stringify(process.execPath)}\n    args: ${JSON.stringify([fixturePath, ...flags])}\n`)
+    .map(
+      ([name, flags]) =>
+        `  ${name}:\n    command: ${JSON.stringify(process.execPath)}\n    args: ${JSON.stringify([fixturePath, ...flags])}\n`,
+    )
     .join('')}`;
 
 let gateway: RunningGateway | undefined;
@@ -34,18 +37,25 @@ async function start(text: string) {
   return { dir, file };
 }
 
-const serverNames = async () => ((await client!.call('list_servers')).structuredContent?.servers as Array<{ name: string }>).map((s) => s.name);
+const serverNames = async () =>
+  ((await client!.call('list_servers')).structuredContent?.servers as Array<{ name: string }>).map((s) => s.name);
 const pidOf = async (server: string) => (await client!.call('invoke', { server, tool: 'pid' })).structuredContent?.pid as number;
-const reload = async () => (await fetch(gateway!.url.replace('/mcp', '/admin/reload'), { method: 'POST' })).json() as Promise<Record<string, unknown>>;
+const reload = async () =>
+  (await fetch(gateway!.url.replace('/mcp', '/admin/reload'), { method: 'POST' })).json() as Promise<Record<string, unknown>>;
 
 describe('hot reload', () => {
   it('keeps unchanged backends, replaces changed ones, stops removed ones, adds new ones', async () => {
-    const { file } = await start(yaml({ keep: ['--name', 'keep'], change: ['--name', 'before'], drop: ['--name', 'drop'] }, ', watch: false'));
+    const { file } = await start(
+      yaml({ keep: ['--name', 'keep'], change: ['--name', 'before'], drop: ['--name', 'drop'] }, ', watch: false'),
+    );
     const keepPid = await pidOf('keep');
     const changePid = await pidOf('change');
     const dropPid = await pidOf('drop');
 
-    writeFileSync(file, yaml({ keep: ['--name', 'keep'], change: ['--name', 'after'], fresh: ['--name', 'fresh', '--tools', '2'] }, ', watch: false'));
+    writeFileSync(
+      file,
+      yaml({ keep: ['--name', 'keep'], change: ['--name', 'after'], fresh: ['--name', 'fresh', '--tools', '2'] }, ', watch: false'),
+    );
     expect(await reload()).toEqual({ ok: true, added: ['fresh'], removed: ['drop'], changed: ['change'] });
 
     expect(await serverNames()).toEqual(['keep', 'change', 'fresh']);
@@ -106,7 +116,10 @@ describe('hot reload', () => {
     expect((await reload()).ok).toBe(true);
     expect(await serverNames()).toContain('capabilities');
     const search = await client!.call('search_tools', { query: 'zebra service status' });
-    expect((search.structuredContent?.results as Array<{ server: string; tool: string }>)[0]).toMatchObject({ server: 'capabilities', tool: 'service_status' });
+    expect((search.structuredContent?.results as Array<{ server: string; tool: string }>)[0]).toMatchObject({
+      server: 'capabilities',
+      tool: 'service_status',
+    });
     void file;
   });
 });

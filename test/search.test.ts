@@ -1,221 +1,221 @@
-import { existsSync } from "node:fs";
-import { describe, expect, it } from "vitest";
-import { evalSearch, loadDatasets, sharedDir } from "../bench/eval-search.js";
-import { presentHit, trimDescription } from "../src/search/present.js";
-import { rank, type ToolDoc, ToolIndex } from "../src/search/rank.js";
-import { stem } from "../src/search/stem.js";
-import { synonymsOf } from "../src/search/synonyms.js";
-import { tokenize } from "../src/search/tokenize.js";
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { evalSearch, loadDatasets, sharedDir } from '../bench/eval-search.js';
+import { presentHit, trimDescription } from '../src/search/present.js';
+import { rank, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { stem } from '../src/search/stem.js';
+import { synonymsOf } from '../src/search/synonyms.js';
+import { tokenize } from '../src/search/tokenize.js';
 
 const fsTools: ToolDoc[] = [
   {
-    server: "filesystem",
-    serverDescription: "Local files",
-    name: "read_text_file",
-    title: "Read Text File",
-    description: "Read the complete contents of a file from the file system as text.",
+    server: 'filesystem',
+    serverDescription: 'Local files',
+    name: 'read_text_file',
+    title: 'Read Text File',
+    description: 'Read the complete contents of a file from the file system as text.',
     inputSchema: {
-      type: "object",
+      type: 'object',
       properties: {
-        path: { type: "string" },
-        head: { type: "number", description: "If provided, returns only the first N lines of the file" },
+        path: { type: 'string' },
+        head: { type: 'number', description: 'If provided, returns only the first N lines of the file' },
       },
     },
   },
   {
-    server: "filesystem",
-    name: "write_file",
-    description: "Create a new file or completely overwrite an existing file with new content.",
-    inputSchema: { type: "object", properties: { path: { type: "string" }, content: { type: "string" } } },
+    server: 'filesystem',
+    name: 'write_file',
+    description: 'Create a new file or completely overwrite an existing file with new content.',
+    inputSchema: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } } },
   },
   {
-    server: "filesystem",
-    name: "list_directory",
-    description: "Get a detailed listing of all files and directories in a specified path.",
+    server: 'filesystem',
+    name: 'list_directory',
+    description: 'Get a detailed listing of all files and directories in a specified path.',
   },
 ];
 
 const ghTools: ToolDoc[] = [
   {
-    server: "github",
-    name: "create_issue",
-    description: "Create a new issue in a GitHub repository",
-    inputSchema: { type: "object", properties: { owner: {}, repo: {}, title: {}, body: {} } },
+    server: 'github',
+    name: 'create_issue',
+    description: 'Create a new issue in a GitHub repository',
+    inputSchema: { type: 'object', properties: { owner: {}, repo: {}, title: {}, body: {} } },
   },
-  { server: "github", name: "search_repositories", description: "Search for GitHub repositories" },
-  { server: "github", name: "get_file_contents", description: "Get the contents of a file or directory from a GitHub repository" },
+  { server: 'github', name: 'search_repositories', description: 'Search for GitHub repositories' },
+  { server: 'github', name: 'get_file_contents', description: 'Get the contents of a file or directory from a GitHub repository' },
 ];
 
 const zhTools: ToolDoc[] = [
-  { server: "bing-cn-mcp", name: "bing_search", description: "使用必应搜索指定的关键词，并返回搜索结果列表" },
-  { server: "bing-cn-mcp", name: "fetch_webpage", description: "根据提供的ID获取对应网页的内容" },
+  { server: 'bing-cn-mcp', name: 'bing_search', description: '使用必应搜索指定的关键词，并返回搜索结果列表' },
+  { server: 'bing-cn-mcp', name: 'fetch_webpage', description: '根据提供的ID获取对应网页的内容' },
 ];
 
 const all = [...fsTools, ...ghTools, ...zhTools];
 
-describe("tokenize", () => {
-  it("splits snake_case, kebab-case and dots", () => {
-    expect(tokenize("read_text_file")).toEqual(["read", "text", "file"]);
-    expect(tokenize("get-weibo-trending")).toEqual(["get", "weibo", "trending"]);
-    expect(tokenize("fs.readFile")).toEqual(["fs", "read", "file"]);
+describe('tokenize', () => {
+  it('splits snake_case, kebab-case and dots', () => {
+    expect(tokenize('read_text_file')).toEqual(['read', 'text', 'file']);
+    expect(tokenize('get-weibo-trending')).toEqual(['get', 'weibo', 'trending']);
+    expect(tokenize('fs.readFile')).toEqual(['fs', 'read', 'file']);
   });
-  it("splits camelCase, PascalCase and acronyms", () => {
-    expect(tokenize("readTextFile")).toEqual(["read", "text", "file"]);
-    expect(tokenize("HTMLParser")).toEqual(["html", "parser"]);
-    expect(tokenize("getURLForID")).toEqual(["get", "url", "for", "id"]);
+  it('splits camelCase, PascalCase and acronyms', () => {
+    expect(tokenize('readTextFile')).toEqual(['read', 'text', 'file']);
+    expect(tokenize('HTMLParser')).toEqual(['html', 'parser']);
+    expect(tokenize('getURLForID')).toEqual(['get', 'url', 'for', 'id']);
   });
-  it("splits digits from letters", () => {
-    expect(tokenize("base64Encode")).toEqual(["base", "64", "encode"]);
+  it('splits digits from letters', () => {
+    expect(tokenize('base64Encode')).toEqual(['base', '64', 'encode']);
   });
-  it("tokenizes Chinese text into bigrams", () => {
-    const t = tokenize("必应搜索");
-    expect(t).toContain("搜索");
-    expect(t).toContain("必应");
-    expect(tokenize("网页").length).toBeGreaterThan(0);
+  it('tokenizes Chinese text into bigrams', () => {
+    const t = tokenize('必应搜索');
+    expect(t).toContain('搜索');
+    expect(t).toContain('必应');
+    expect(tokenize('网页').length).toBeGreaterThan(0);
   });
-  it("handles mixed Latin and Chinese, and full-width forms", () => {
-    expect(tokenize("get微博热搜")).toEqual(["get", "微博", "博热", "热搜"]);
-    expect(tokenize("ＡＢＣ")).toEqual(["abc"]);
+  it('handles mixed Latin and Chinese, and full-width forms', () => {
+    expect(tokenize('get微博热搜')).toEqual(['get', '微博', '博热', '热搜']);
+    expect(tokenize('ＡＢＣ')).toEqual(['abc']);
   });
-  it("handles empty and punctuation-only input", () => {
-    expect(tokenize("")).toEqual([]);
-    expect(tokenize("  --  ")).toEqual([]);
+  it('handles empty and punctuation-only input', () => {
+    expect(tokenize('')).toEqual([]);
+    expect(tokenize('  --  ')).toEqual([]);
   });
 });
 
-describe("stem (Porter2)", () => {
-  it("conflates inflections and derivations", () => {
+describe('stem (Porter2)', () => {
+  it('conflates inflections and derivations', () => {
     for (const [a, b] of [
-      ["files", "file"],
-      ["renting", "rent"],
-      ["directories", "directory"],
-      ["searching", "searches"],
-      ["generate", "generated"],
-      ["activities", "activity"],
+      ['files', 'file'],
+      ['renting', 'rent'],
+      ['directories', 'directory'],
+      ['searching', 'searches'],
+      ['generate', 'generated'],
+      ['activities', 'activity'],
     ])
       expect(stem(a!)).toBe(stem(b!));
   });
-  it("matches the reference outputs", () => {
-    expect(stem("running")).toBe("run");
-    expect(stem("news")).toBe("news");
-    expect(stem("generous")).toBe("generous");
-    expect(stem("organization")).toBe("organ");
-    expect(stem("skies")).toBe("sky");
-    expect(stem("caresses")).toBe("caress");
-    expect(stem("hopeful")).toBe("hope");
+  it('matches the reference outputs', () => {
+    expect(stem('running')).toBe('run');
+    expect(stem('news')).toBe('news');
+    expect(stem('generous')).toBe('generous');
+    expect(stem('organization')).toBe('organ');
+    expect(stem('skies')).toBe('sky');
+    expect(stem('caresses')).toBe('caress');
+    expect(stem('hopeful')).toBe('hope');
   });
-  it("leaves short words, numbers and non-Latin words alone", () => {
-    expect(stem("is")).toBe("is");
-    expect(stem("64")).toBe("64");
-    expect(stem("搜索")).toBe("搜索");
-    expect(stem("café")).toBe("café");
-  });
-});
-
-describe("synonyms", () => {
-  it("come from a general English dictionary", () => {
-    expect(synonymsOf("purchase") ?? []).toContain("buy");
-    expect(synonymsOf("zzqxj")).toBeUndefined();
+  it('leaves short words, numbers and non-Latin words alone', () => {
+    expect(stem('is')).toBe('is');
+    expect(stem('64')).toBe('64');
+    expect(stem('搜索')).toBe('搜索');
+    expect(stem('café')).toBe('café');
   });
 });
 
-describe("rank", () => {
-  it("puts an exact tool name first", () => {
-    const hits = rank("write_file", all);
-    expect(hits[0]?.tool).toBe("write_file");
+describe('synonyms', () => {
+  it('come from a general English dictionary', () => {
+    expect(synonymsOf('purchase') ?? []).toContain('buy');
+    expect(synonymsOf('zzqxj')).toBeUndefined();
   });
-  it("accepts server/tool as an exact name", () => {
-    const hits = rank("github/get_file_contents", all);
-    expect(hits[0]).toMatchObject({ server: "github", tool: "get_file_contents" });
+});
+
+describe('rank', () => {
+  it('puts an exact tool name first', () => {
+    const hits = rank('write_file', all);
+    expect(hits[0]?.tool).toBe('write_file');
+  });
+  it('accepts server/tool as an exact name', () => {
+    const hits = rank('github/get_file_contents', all);
+    expect(hits[0]).toMatchObject({ server: 'github', tool: 'get_file_contents' });
     // The same name on two servers: the server part picks one; a name that itself holds "/" still matches.
     const twins = [
-      { server: "alpha", name: "echo", description: "Repeat text" },
-      { server: "beta", name: "echo", description: "Repeat text" },
-      { server: "alpha", name: "files/read", description: "Read a file" },
+      { server: 'alpha', name: 'echo', description: 'Repeat text' },
+      { server: 'beta', name: 'echo', description: 'Repeat text' },
+      { server: 'alpha', name: 'files/read', description: 'Read a file' },
     ];
-    expect(rank("Beta/Echo", twins)[0]).toMatchObject({ server: "beta", tool: "echo" });
-    expect(rank("alpha/echo", twins)[0]).toMatchObject({ server: "alpha", tool: "echo" });
-    expect(rank("files/read", twins)[0]).toMatchObject({ server: "alpha", tool: "files/read" });
-    expect(rank("alpha/files/read", twins)[0]).toMatchObject({ server: "alpha", tool: "files/read" });
+    expect(rank('Beta/Echo', twins)[0]).toMatchObject({ server: 'beta', tool: 'echo' });
+    expect(rank('alpha/echo', twins)[0]).toMatchObject({ server: 'alpha', tool: 'echo' });
+    expect(rank('files/read', twins)[0]).toMatchObject({ server: 'alpha', tool: 'files/read' });
+    expect(rank('alpha/files/read', twins)[0]).toMatchObject({ server: 'alpha', tool: 'files/read' });
     // Here only the exact server/name match puts beta first: alpha's text mentions beta and echo text.
     const decoy = [
-      { server: "alpha", name: "echo text", description: "Echo text to beta: beta echo text" },
-      { server: "beta", name: "echo text", description: "Repeat a message" },
+      { server: 'alpha', name: 'echo text', description: 'Echo text to beta: beta echo text' },
+      { server: 'beta', name: 'echo text', description: 'Repeat a message' },
     ];
-    expect(rank("beta/echo text", decoy)[0]).toMatchObject({ server: "beta", tool: "echo text" });
+    expect(rank('beta/echo text', decoy)[0]).toMatchObject({ server: 'beta', tool: 'echo text' });
   });
-  it("finds a tool from a natural-language query", () => {
-    const hits = rank("open an issue on a github repo", all);
-    expect(hits[0]?.tool).toBe("create_issue");
+  it('finds a tool from a natural-language query', () => {
+    const hits = rank('open an issue on a github repo', all);
+    expect(hits[0]?.tool).toBe('create_issue');
   });
-  it("indexes parameter names", () => {
-    const hits = rank("owner", all);
-    expect(hits[0]?.tool).toBe("create_issue");
+  it('indexes parameter names', () => {
+    const hits = rank('owner', all);
+    expect(hits[0]?.tool).toBe('create_issue');
   });
-  it("indexes parameter descriptions", () => {
-    const hits = rank("first lines", all);
-    expect(hits[0]?.tool).toBe("read_text_file");
+  it('indexes parameter descriptions', () => {
+    const hits = rank('first lines', all);
+    expect(hits[0]?.tool).toBe('read_text_file');
   });
-  it("matches camelCase queries against snake_case names", () => {
-    const hits = rank("readTextFile", all);
-    expect(hits[0]?.tool).toBe("read_text_file");
+  it('matches camelCase queries against snake_case names', () => {
+    const hits = rank('readTextFile', all);
+    expect(hits[0]?.tool).toBe('read_text_file');
   });
-  it("finds Chinese descriptions", () => {
-    const hits = rank("网页内容", all);
-    expect(hits[0]?.tool).toBe("fetch_webpage");
+  it('finds Chinese descriptions', () => {
+    const hits = rank('网页内容', all);
+    expect(hits[0]?.tool).toBe('fetch_webpage');
   });
-  it("returns [] for no match, an empty query, stopwords only, or an empty index", () => {
-    expect(rank("zzqxjv", all)).toEqual([]);
-    expect(rank("", all)).toEqual([]);
-    expect(rank("   ", all)).toEqual([]);
-    expect(rank("the of and", all)).toEqual([]);
-    expect(rank("read file", [])).toEqual([]);
-    expect(new ToolIndex().search("anything")).toEqual([]);
+  it('returns [] for no match, an empty query, stopwords only, or an empty index', () => {
+    expect(rank('zzqxjv', all)).toEqual([]);
+    expect(rank('', all)).toEqual([]);
+    expect(rank('   ', all)).toEqual([]);
+    expect(rank('the of and', all)).toEqual([]);
+    expect(rank('read file', [])).toEqual([]);
+    expect(new ToolIndex().search('anything')).toEqual([]);
   });
-  it("matches word forms through stemming", () => {
-    expect(rank("creating issues", all)[0]?.tool).toBe("create_issue");
-    expect(rank("directories listing", all)[0]?.tool).toBe("list_directory");
+  it('matches word forms through stemming', () => {
+    expect(rank('creating issues', all)[0]?.tool).toBe('create_issue');
+    expect(rank('directories listing', all)[0]?.tool).toBe('list_directory');
   });
-  it("tolerates a typo in a word no tool has", () => {
-    expect(rank("serch repositories", all)[0]?.tool).toBe("search_repositories");
-    expect(rank("overwite a file", all)[0]?.tool).toBe("write_file");
+  it('tolerates a typo in a word no tool has', () => {
+    expect(rank('serch repositories', all)[0]?.tool).toBe('search_repositories');
+    expect(rank('overwite a file', all)[0]?.tool).toBe('write_file');
   });
-  it("ranks the same words as a name first, in any case style", () => {
-    expect(rank("read text file", all)[0]?.tool).toBe("read_text_file");
-    expect(rank("ReadTextFile", all)[0]?.tool).toBe("read_text_file");
+  it('ranks the same words as a name first, in any case style', () => {
+    expect(rank('read text file', all)[0]?.tool).toBe('read_text_file');
+    expect(rank('ReadTextFile', all)[0]?.tool).toBe('read_text_file');
   });
-  it("ranks tools whose name starts with an identifier-like query first", () => {
-    const hits = rank("get_f", all);
-    expect(hits[0]?.tool).toBe("get_file_contents");
-    const slashed = rank("filesystem/list", all);
-    expect(slashed[0]).toMatchObject({ server: "filesystem", tool: "list_directory" });
+  it('ranks tools whose name starts with an identifier-like query first', () => {
+    const hits = rank('get_f', all);
+    expect(hits[0]?.tool).toBe('get_file_contents');
+    const slashed = rank('filesystem/list', all);
+    expect(slashed[0]).toMatchObject({ server: 'filesystem', tool: 'list_directory' });
   });
-  it("tries synonyms for a word no tool has", () => {
+  it('tries synonyms for a word no tool has', () => {
     const tools: ToolDoc[] = [
-      { server: "shop", name: "buy_item", description: "Buy an item from the store" },
-      { server: "shop", name: "list_items", description: "List the items in the store" },
+      { server: 'shop', name: 'buy_item', description: 'Buy an item from the store' },
+      { server: 'shop', name: 'list_items', description: 'List the items in the store' },
     ];
-    expect(rank("purchase something", tools)[0]?.tool).toBe("buy_item");
+    expect(rank('purchase something', tools)[0]?.tool).toBe('buy_item');
   });
-  it("scores 1 for an exact name and less for partial matches", () => {
-    expect(rank("write_file", all)[0]?.score).toBe(1);
-    const partial = rank("write zzqxjv", all);
-    expect(partial[0]?.tool).toBe("write_file");
+  it('scores 1 for an exact name and less for partial matches', () => {
+    expect(rank('write_file', all)[0]?.score).toBe(1);
+    const partial = rank('write zzqxjv', all);
+    expect(partial[0]?.tool).toBe('write_file');
     expect(partial[0]!.score).toBeLessThan(0.7);
-    for (const h of rank("a file in the github repository", all)) {
+    for (const h of rank('a file in the github repository', all)) {
       expect(h.score).toBeGreaterThan(0);
       expect(h.score).toBeLessThanOrEqual(1);
     }
   });
-  it("filters by server", () => {
-    const hits = rank("file", all, { server: "github" });
+  it('filters by server', () => {
+    const hits = rank('file', all, { server: 'github' });
     expect(hits.length).toBeGreaterThan(0);
-    for (const h of hits) expect(h.server).toBe("github");
-    expect(rank("write_file", all, { server: "github" }).some((h) => h.tool === "write_file")).toBe(false);
-    expect(rank("file", all, { server: "nope" })).toEqual([]);
+    for (const h of hits) expect(h.server).toBe('github');
+    expect(rank('write_file', all, { server: 'github' }).some((h) => h.tool === 'write_file')).toBe(false);
+    expect(rank('file', all, { server: 'nope' })).toEqual([]);
   });
-  it("respects limit and returns finite scores rounded to 3 decimals, best first", () => {
-    const hits = rank("file", all, { limit: 2 });
+  it('respects limit and returns finite scores rounded to 3 decimals, best first', () => {
+    const hits = rank('file', all, { limit: 2 });
     expect(hits.length).toBe(2);
     for (const h of hits) {
       expect(Number.isFinite(h.score)).toBe(true);
@@ -223,99 +223,104 @@ describe("rank", () => {
     }
     expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
   });
-  it("carries the full doc with its input schema", () => {
-    const hits = rank("write_file", all);
+  it('carries the full doc with its input schema', () => {
+    const hits = rank('write_file', all);
     expect(hits[0]?.doc.inputSchema).toEqual(fsTools[1]!.inputSchema);
   });
 });
 
-describe("ToolIndex", () => {
+describe('ToolIndex', () => {
   it("replaceServer removes the server's old docs and is idempotent", () => {
     const index = new ToolIndex();
-    index.replaceServer("filesystem", fsTools);
-    index.replaceServer("github", ghTools);
+    index.replaceServer('filesystem', fsTools);
+    index.replaceServer('github', ghTools);
     expect(index.size).toBe(6);
-    index.replaceServer("filesystem", fsTools);
+    index.replaceServer('filesystem', fsTools);
     expect(index.size).toBe(6);
-    index.replaceServer("filesystem", [{ server: "filesystem", name: "move_file", description: "Move or rename files" }]);
+    index.replaceServer('filesystem', [{ server: 'filesystem', name: 'move_file', description: 'Move or rename files' }]);
     expect(index.size).toBe(4);
-    expect(index.search("write_file").some((h) => h.tool === "write_file")).toBe(false);
-    expect(index.search("read text file").some((h) => h.server === "filesystem" && h.tool === "read_text_file")).toBe(false);
-    expect(index.search("move")[0]?.tool).toBe("move_file");
+    expect(index.search('write_file').some((h) => h.tool === 'write_file')).toBe(false);
+    expect(index.search('read text file').some((h) => h.server === 'filesystem' && h.tool === 'read_text_file')).toBe(false);
+    expect(index.search('move')[0]?.tool).toBe('move_file');
   });
-  it("removeServer drops everything from that server", () => {
+  it('removeServer drops everything from that server', () => {
     const index = new ToolIndex();
-    index.replaceServer("filesystem", fsTools);
-    index.replaceServer("github", ghTools);
-    index.removeServer("github");
+    index.replaceServer('filesystem', fsTools);
+    index.replaceServer('github', ghTools);
+    index.removeServer('github');
     expect(index.size).toBe(3);
-    expect(index.search("github repository").every((h) => h.server !== "github")).toBe(true);
-    index.removeServer("nope");
+    expect(index.search('github repository').every((h) => h.server !== 'github')).toBe(true);
+    index.removeServer('nope');
     expect(index.size).toBe(3);
   });
-  it("keeps exact-name matches right as same-named tools come and go", () => {
+  it('keeps exact-name matches right as same-named tools come and go', () => {
     const index = new ToolIndex();
-    const echo = (server: string) => [{ server, name: "echo", description: "Repeat text" }];
-    index.replaceServer("alpha", echo("alpha"));
-    index.replaceServer("beta", echo("beta"));
-    index.replaceServer("gamma", echo("gamma"));
-    index.removeServer("beta");
-    expect(index.search("echo").map((h) => h.server).sort()).toEqual(["alpha", "gamma"]);
-    index.removeServer("alpha");
-    expect(index.search("echo").map((h) => h.server)).toEqual(["gamma"]);
-    expect(index.search("gamma/echo")[0]).toMatchObject({ server: "gamma", tool: "echo" });
-    index.removeServer("gamma");
-    expect(index.search("echo")).toEqual([]);
-    index.replaceServer("beta", echo("beta"));
-    expect(index.search("beta/echo")[0]).toMatchObject({ server: "beta", tool: "echo" });
+    const echo = (server: string) => [{ server, name: 'echo', description: 'Repeat text' }];
+    index.replaceServer('alpha', echo('alpha'));
+    index.replaceServer('beta', echo('beta'));
+    index.replaceServer('gamma', echo('gamma'));
+    index.removeServer('beta');
+    expect(
+      index
+        .search('echo')
+        .map((h) => h.server)
+        .sort(),
+    ).toEqual(['alpha', 'gamma']);
+    index.removeServer('alpha');
+    expect(index.search('echo').map((h) => h.server)).toEqual(['gamma']);
+    expect(index.search('gamma/echo')[0]).toMatchObject({ server: 'gamma', tool: 'echo' });
+    index.removeServer('gamma');
+    expect(index.search('echo')).toEqual([]);
+    index.replaceServer('beta', echo('beta'));
+    expect(index.search('beta/echo')[0]).toMatchObject({ server: 'beta', tool: 'echo' });
   });
-  it("survives many replacements (lazy removal, compaction)", () => {
+  it('survives many replacements (lazy removal, compaction)', () => {
     const index = new ToolIndex();
     for (let i = 0; i < 300; i++) {
-      index.replaceServer("filesystem", fsTools);
-      index.replaceServer("github", i % 2 === 0 ? ghTools : []);
+      index.replaceServer('filesystem', fsTools);
+      index.replaceServer('github', i % 2 === 0 ? ghTools : []);
     }
     expect(index.size).toBe(3);
-    expect(index.search("github repository")).toEqual([]);
-    expect(index.search("write a new file")[0]?.tool).toBe("write_file");
+    expect(index.search('github repository')).toEqual([]);
+    expect(index.search('write a new file')[0]?.tool).toBe('write_file');
   });
-  it("matches rank() for the same tools", () => {
+  it('matches rank() for the same tools', () => {
     const index = new ToolIndex();
-    index.replaceServer("filesystem", fsTools);
-    index.replaceServer("github", ghTools);
-    index.replaceServer("bing-cn-mcp", zhTools);
-    const q = "read the contents of a file";
+    index.replaceServer('filesystem', fsTools);
+    index.replaceServer('github', ghTools);
+    index.replaceServer('bing-cn-mcp', zhTools);
+    const q = 'read the contents of a file';
     expect(index.search(q).map((h) => `${h.server}/${h.tool}`)).toEqual(rank(q, all).map((h) => `${h.server}/${h.tool}`));
   });
 });
 
-describe("present", () => {
-  it("trims a description to its lead", () => {
+describe('present', () => {
+  it('trims a description to its lead', () => {
     const long =
-      "Read a file from disk. Handles many encodings.\n\nUSAGE NOTES: call this only when the path is known. " +
-      "Further paragraphs explain edge cases in detail.";
-    expect(trimDescription(long)).toBe("Read a file from disk. Handles many encodings.");
-    const sentences = "First sentence is here. ".repeat(30);
+      'Read a file from disk. Handles many encodings.\n\nUSAGE NOTES: call this only when the path is known. ' +
+      'Further paragraphs explain edge cases in detail.';
+    expect(trimDescription(long)).toBe('Read a file from disk. Handles many encodings.');
+    const sentences = 'First sentence is here. '.repeat(30);
     const t = trimDescription(sentences, 100);
     expect(t.length).toBeLessThanOrEqual(100);
-    expect(t.endsWith(".")).toBe(true);
-    const word = "word ".repeat(100);
+    expect(t.endsWith('.')).toBe(true);
+    const word = 'word '.repeat(100);
     expect(trimDescription(word, 50).length).toBeLessThanOrEqual(50);
-    expect(trimDescription(undefined)).toBe("");
+    expect(trimDescription(undefined)).toBe('');
   });
-  it("presents a hit with its input schema and call name", () => {
-    const hit = rank("write_file", all)[0]!;
+  it('presents a hit with its input schema and call name', () => {
+    const hit = rank('write_file', all)[0]!;
     const p = presentHit(hit);
-    expect(p).toMatchObject({ name: "filesystem/write_file", server: "filesystem", tool: "write_file", score: 1 });
+    expect(p).toMatchObject({ name: 'filesystem/write_file', server: 'filesystem', tool: 'write_file', score: 1 });
     expect(p.inputSchema).toEqual(fsTools[1]!.inputSchema);
-    expect(p.description).toContain("Create a new file");
+    expect(p.description).toContain('Create a new file');
   });
 });
 
-describe("eval harness (small subset)", () => {
-  it.skipIf(!existsSync(new URL("retrieval/", sharedDir())))("scores the gateway above plain MiniSearch", () => {
+describe('eval harness (small subset)', () => {
+  it.skipIf(!existsSync(new URL('retrieval/', sharedDir())))('scores the gateway above plain MiniSearch', () => {
     const subset = loadDatasets()
-      .filter((d) => d.name.startsWith("real-tools") || d.name === "MetaTool single")
+      .filter((d) => d.name.startsWith('real-tools') || d.name === 'MetaTool single')
       .map((d) => ({ ...d, queries: d.queries.slice(0, 150) }));
     const results = evalSearch(subset);
     expect(results).toHaveLength(2);

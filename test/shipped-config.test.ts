@@ -9,9 +9,6 @@ import { connectClient, type FrontClient, repoRoot, runCli } from './helpers.js'
 
 /** The shipped gateway.yaml, served by the CLI from source, with its three npm reference servers. */
 
-
-
-
 function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();

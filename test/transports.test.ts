@@ -17,7 +17,6 @@ interface EverythingServer {
   output: () => string;
 }
 
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -3,7 +3,7 @@ import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { loadedClientSdk } from './client-sdk.js';
 import { type Connection, connectBackend } from './connect.js';
-import { CallGuard } from './failsafes.js';
+import { CallGuard } from '../sources/failsafes.js';
 import type { BackendWatchdog } from './process.js';
 import {
   BackendUnavailableError,
@@ -14,7 +14,7 @@ import {
   type SourceState,
   type SourceStatus,
   type ToolSource,
-} from './source.js';
+} from '../sources/source.js';
 
 export interface BackendDeps {
   logger: Logger;
@@ -137,7 +137,10 @@ export class Backend implements ToolSource {
             // against the tool's schema stays with the front client, as on the pass-through path.
             const mirrored = this.headerMirrored.get(name);
             const result = mirrored
-              ? await connection.client.callTool(params as { name: string; arguments?: Record<string, unknown> }, { ...sendOptions, toolDefinition: mirrored })
+              ? await connection.client.callTool(params as { name: string; arguments?: Record<string, unknown> }, {
+                  ...sendOptions,
+                  toolDefinition: mirrored,
+                })
               : ((await connection.client.request({ method: 'tools/call', params }, PASS_THROUGH, sendOptions)) as CallToolResult);
             this.failures = 0;
             return result;
@@ -166,8 +169,10 @@ export class Backend implements ToolSource {
   /** Timeouts and lost connections as the typed errors the meta-tools report. */
   private explain(error: unknown, connection: Connection): unknown {
     const sdk = loadedClientSdk();
-    if (sdk && error instanceof sdk.SdkError && error.code === sdk.SdkErrorCode.RequestTimeout) return new CallTimeoutError(this.name, this.config.timeoutMs);
-    if (isConnectionLost(error)) return new ConnectionLostError(this.name, describeError(error), (this.tails.get(connection) ?? []).slice(-10).join('\n'));
+    if (sdk && error instanceof sdk.SdkError && error.code === sdk.SdkErrorCode.RequestTimeout)
+      return new CallTimeoutError(this.name, this.config.timeoutMs);
+    if (isConnectionLost(error))
+      return new ConnectionLostError(this.name, describeError(error), (this.tails.get(connection) ?? []).slice(-10).join('\n'));
     return error;
   }
 
@@ -229,7 +234,10 @@ export class Backend implements ToolSource {
         this.state = 'ready';
         this.lastError = undefined;
         this.setTools(tools);
-        this.deps.logger.info({ backend: this.name, tools: tools.length, pid: connection.pid, transport: connection.transport }, 'backend ready');
+        this.deps.logger.info(
+          { backend: this.name, tools: tools.length, pid: connection.pid, transport: connection.transport },
+          'backend ready',
+        );
         return connection;
       } catch (error) {
         await connection.close();

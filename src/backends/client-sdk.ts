@@ -12,10 +12,12 @@ let loading: Promise<ClientSdkModule> | undefined;
 let loaded: ClientSdkModule | undefined;
 
 export function loadClientSdk(): Promise<ClientSdkModule> {
-  loading ??= Promise.all([import('@modelcontextprotocol/client'), import('@modelcontextprotocol/client/stdio')]).then(([client, stdio]) => {
-    loaded = { ...client, StdioClientTransport: stdio.StdioClientTransport };
-    return loaded;
-  });
+  loading ??= Promise.all([import('@modelcontextprotocol/client'), import('@modelcontextprotocol/client/stdio')]).then(
+    ([client, stdio]) => {
+      loaded = { ...client, StdioClientTransport: stdio.StdioClientTransport };
+      return loaded;
+    },
+  );
   return loading;
 }
 

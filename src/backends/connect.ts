@@ -79,7 +79,13 @@ export async function connectBackend(name: string, config: BackendConfig, hooks:
   return config.kind === 'stdio' ? connectStdio(sdk, name, config, hooks, signal) : connectHttp(sdk, name, config, hooks, signal);
 }
 
-async function connectStdio(sdk: ClientSdkModule, name: string, config: StdioBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+async function connectStdio(
+  sdk: ClientSdkModule,
+  name: string,
+  config: StdioBackendConfig,
+  hooks: ConnectHooks,
+  signal: AbortSignal,
+): Promise<Connection> {
   // The SDK gives the child a minimal environment (HOME, PATH, SHELL, TERM, USER, ...) plus `env`.
   const transport = new sdk.StdioClientTransport({
     command: config.command,
@@ -135,7 +141,13 @@ function httpConnection(client: Client, transport: 'streamable-http' | 'sse'): C
   return { client, transport, close: () => client.close().catch(() => {}), reapOrphans: async () => {}, stderrEnded: Promise.resolve() };
 }
 
-async function connectHttp(sdk: ClientSdkModule, name: string, config: HttpBackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+async function connectHttp(
+  sdk: ClientSdkModule,
+  name: string,
+  config: HttpBackendConfig,
+  hooks: ConnectHooks,
+  signal: AbortSignal,
+): Promise<Connection> {
   const url = new URL(config.url);
   const requestInit = { headers: config.headers };
   if (config.transport !== 'sse') {

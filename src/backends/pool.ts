@@ -3,7 +3,7 @@ import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { Backend } from './backend.js';
 import { BackendWatchdog } from './process.js';
-import { BackendUnavailableError, type ToolSource } from './source.js';
+import { BackendUnavailableError, type ToolSource } from '../sources/source.js';
 
 /** How many backends start at once when a request needs every tool list. */
 const START_CONCURRENCY = 4;

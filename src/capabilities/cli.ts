@@ -69,7 +69,10 @@ async function capImport(positionals: string[], values: ReturnType<typeof parse>
     io.stderr(`mcp-gateway cap import: --output DIR is required (e.g. --output capabilities/)\n\n${CAP_USAGE}\n`);
     return 2;
   }
-  const include = (values.include ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const include = (values.include ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   try {
     const result = await importOpenApi(spec, {
       ...(values.prefix ? { prefix: values.prefix } : {}),
@@ -84,7 +87,10 @@ async function capImport(positionals: string[], values: ReturnType<typeof parse>
     }
     const written = await writeCapabilities(values.output, result.files, { overwrite: values.force === true });
     io.stdout(`${written.length} capabilities for server "${result.server}" written to ${values.output}\n`);
-    if (result.envVars.length > 0) io.stdout(`Their auth reads ${result.envVars.join(', ')}: set ${result.envVars.length > 1 ? 'them' : 'it'} where the gateway runs.\n`);
+    if (result.envVars.length > 0)
+      io.stdout(
+        `Their auth reads ${result.envVars.join(', ')}: set ${result.envVars.length > 1 ? 'them' : 'it'} where the gateway runs.\n`,
+      );
     return 0;
   } catch (error) {
     if (error instanceof OpenApiImportError) {
@@ -105,6 +111,8 @@ async function capValidate(dirs: string[], io: CapIo): Promise<number> {
     return 2;
   }
   const tools = groups.reduce((n, g) => n + g.tools.length, 0);
-  io.stdout(`${folders.join(', ')}: ok (${tools} tools in ${groups.length} server${groups.length === 1 ? '' : 's'}${groups.length > 0 ? `: ${groups.map((g) => g.server).join(', ')}` : ''})\n`);
+  io.stdout(
+    `${folders.join(', ')}: ok (${tools} tools in ${groups.length} server${groups.length === 1 ? '' : 's'}${groups.length > 0 ? `: ${groups.map((g) => g.server).join(', ')}` : ''})\n`,
+  );
   return 0;
 }

@@ -97,7 +97,12 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
     if (serverDescription !== undefined) {
       const earlier = descriptionFrom.get(server);
       if (earlier !== undefined && group.description !== serverDescription) {
-        fileProblems.push({ file, path: 'server_description', message: `server "${server}" already has a different server_description in ${earlier}`, ...locate(['server_description']) });
+        fileProblems.push({
+          file,
+          path: 'server_description',
+          message: `server "${server}" already has a different server_description in ${earlier}`,
+          ...locate(['server_description']),
+        });
       }
     }
     const namePath = (i: number) => (parsed.list ? ['tools', i, 'name'] : ['name']);
@@ -106,7 +111,12 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
       if (first) {
         const line = first.line();
         const at = line ? `${first.file}:${line}` : first.file;
-        fileProblems.push({ file, path: namePath(i).join('.'), message: `duplicate tool name "${def.name}" in server "${server}": also defined in ${at}`, ...locate(namePath(i)) });
+        fileProblems.push({
+          file,
+          path: namePath(i).join('.'),
+          message: `duplicate tool name "${def.name}" in server "${server}": also defined in ${at}`,
+          ...locate(namePath(i)),
+        });
       }
     });
     if (fileProblems.length > 0) {
@@ -130,7 +140,9 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
     for (const tool of group.tools) {
       const missing = requiredEnv(tool).filter((name) => env[name] === undefined || env[name] === '');
       if (missing.length > 0) {
-        warnings.push(`${tool.file}: ${group.server}/${tool.name} needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not set; its calls fail until ${missing.length > 1 ? 'they are' : 'it is'}`);
+        warnings.push(
+          `${tool.file}: ${group.server}/${tool.name} needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not set; its calls fail until ${missing.length > 1 ? 'they are' : 'it is'}`,
+        );
       }
     }
   }
@@ -139,7 +151,9 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
 
 /** The variables a tool reads without a default: auth, URL, query, headers, body. */
 export function requiredEnv(tool: CapabilityDefinition): string[] {
-  const templates = [tool.url, ...Object.values(tool.query ?? {}), ...Object.values(tool.headers), ...stringsIn(tool.body)].filter((t): t is string => typeof t === 'string');
+  const templates = [tool.url, ...Object.values(tool.query ?? {}), ...Object.values(tool.headers), ...stringsIn(tool.body)].filter(
+    (t): t is string => typeof t === 'string',
+  );
   if (tool.auth) templates.push(...Object.values(tool.auth).filter((v): v is string => typeof v === 'string'));
   const names = templates.flatMap((t) => parseTemplate(t).flatMap((s) => (s.kind === 'env' && s.fallback === undefined ? [s.name] : [])));
   return [...new Set(names)];
@@ -162,7 +176,12 @@ async function listYamlFiles(dir: string, problems: CapabilityProblem[]): Promis
   return entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && YAML_FILE.test(e.name))
     .map((e) => join(e.parentPath ?? (e as { path?: string }).path ?? dir, e.name))
-    .filter((path) => !relative(dir, path).split(/[\\/]/).some((part) => part.startsWith('.')))
+    .filter(
+      (path) =>
+        !relative(dir, path)
+          .split(/[\\/]/)
+          .some((part) => part.startsWith('.')),
+    )
     .sort();
 }
 
@@ -192,7 +211,11 @@ export function parseCapabilityText(text: string, file: string): ParsedCapabilit
   // The first errors only: the rest usually follow from them.
   if ('problems' in located) return { problems: located.problems.slice(0, 3).map((p) => ({ file, path: '', ...p })) };
   if (located.shape !== 'mapping') {
-    return { problems: [{ file, path: '', message: located.shape === 'empty' ? 'the file is empty' : 'a capability file is a mapping (key: value)' }] };
+    return {
+      problems: [
+        { file, path: '', message: located.shape === 'empty' ? 'the file is empty' : 'a capability file is a mapping (key: value)' },
+      ],
+    };
   }
   const raw = located.value;
   const result = capabilityFileSchemaFor(raw).safeParse(raw);
@@ -329,7 +352,12 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, file: string, loca
     const known = knownKeysAt(path, raw);
     return issue.keys.map((key) => {
       const hint = suggest(key, known, 1)[0];
-      return { file, path: [...path, key].join('.'), message: `unknown key${hint ? ` (did you mean \`${hint}\`?)` : ''}`, ...locate([...path, key], true) };
+      return {
+        file,
+        path: [...path, key].join('.'),
+        message: `unknown key${hint ? ` (did you mean \`${hint}\`?)` : ''}`,
+        ...locate([...path, key], true),
+      };
     });
   }
   let message = issue.message;

@@ -54,8 +54,22 @@ const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
 const SCHEMA_DROP = new Set(['xml', 'externalDocs', 'discriminator', 'example', 'nullable', 'readOnly', 'writeOnly']);
 /** JSON Schema keywords a Swagger 2 non-body parameter may carry. */
 const V2_PARAM_SCHEMA_KEYS = [
-  'type', 'format', 'items', 'enum', 'default', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength',
-  'pattern', 'minItems', 'maxItems', 'uniqueItems', 'multipleOf',
+  'type',
+  'format',
+  'items',
+  'enum',
+  'default',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'multipleOf',
 ];
 const MAX_SCHEMA_DEPTH = 12;
 
@@ -75,7 +89,9 @@ export async function importOpenApi(spec: string, options: ImportOptions = {}): 
     throw new OpenApiImportError(`cannot read ${spec}: ${(error as Error).message}`);
   }
   if (validation.specification === null) {
-    throw new OpenApiImportError(`${spec} is not an OpenAPI 3 or Swagger 2 document${validation.valid ? '' : `: ${firstLines(compileErrors(validation), 3)}`}`);
+    throw new OpenApiImportError(
+      `${spec} is not an OpenAPI 3 or Swagger 2 document${validation.valid ? '' : `: ${firstLines(compileErrors(validation), 3)}`}`,
+    );
   }
   if (!validation.valid) warnings.push(`the spec does not fully validate (imported anyway): ${firstLines(compileErrors(validation), 6)}`);
   for (const w of validation.warnings) warnings.push(`spec: ${w.message}`);
@@ -90,8 +106,13 @@ export async function importOpenApi(spec: string, options: ImportOptions = {}): 
   const info = (doc.info ?? {}) as Json;
   const title = String(info.title ?? 'API');
   const server = options.server ?? (options.prefix ? slug(options.prefix) : undefined) ?? titleSlug(title);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(server)) throw new OpenApiImportError(`"${server}" is not a valid server name (letters, digits, _ . -)`);
-  const envPrefix = server.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '') || 'API';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(server))
+    throw new OpenApiImportError(`"${server}" is not a valid server name (letters, digits, _ . -)`);
+  const envPrefix =
+    server
+      .toUpperCase()
+      .replace(/[^A-Z0-9]+/g, '_')
+      .replace(/^_|_$/g, '') || 'API';
   const baseUrl = options.baseUrl?.replace(/\/+$/, '') ?? findBaseUrl(doc, swagger2, spec, isUrl, envPrefix, warnings);
 
   const ctx: OperationContext = { doc, swagger2, envPrefix, warnings, envVars: new Set(), warnedSchemes: new Set() };
@@ -108,7 +129,9 @@ export async function importOpenApi(spec: string, options: ImportOptions = {}): 
       const operationId = typeof op.operationId === 'string' ? op.operationId : undefined;
       const label = operationId ?? `${method.toUpperCase()} ${path}`;
       if (include.length > 0) {
-        const keys = [...((op.tags as string[] | undefined) ?? []), ...(operationId ? [operationId, snakeCase(operationId)] : [])].map((k) => k.toLowerCase());
+        const keys = [...((op.tags as string[] | undefined) ?? []), ...(operationId ? [operationId, snakeCase(operationId)] : [])].map(
+          (k) => k.toLowerCase(),
+        );
         const hits = include.filter((i) => keys.includes(i.toLowerCase()));
         if (hits.length === 0) continue;
         for (const h of hits) matched.add(h);
@@ -117,7 +140,10 @@ export async function importOpenApi(spec: string, options: ImportOptions = {}): 
       let name = joinPrefix(options.prefix, operationId ? snakeCase(operationId) : snakeCase(`${method}_${path}`)).slice(0, 64);
       for (let n = 2; names.has(name); n++) name = `${name.slice(0, 60)}_${n}`;
 
-      const capability = operationToCapability({ ...ctx, label }, { path, method, op, pathParams: (item.parameters as Param[] | undefined) ?? [], baseUrl });
+      const capability = operationToCapability(
+        { ...ctx, label },
+        { path, method, op, pathParams: (item.parameters as Param[] | undefined) ?? [], baseUrl },
+      );
       if (!capability) continue;
       names.add(name);
       const document = {
@@ -161,7 +187,8 @@ async function download(url: string): Promise<Json> {
       throw new OpenApiImportError(`${url} is neither JSON nor YAML`);
     }
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new OpenApiImportError(`${url} is not an OpenAPI 3 or Swagger 2 document`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new OpenApiImportError(`${url} is not an OpenAPI 3 or Swagger 2 document`);
   return value as Json;
 }
 
@@ -185,7 +212,9 @@ export async function writeCapabilities(outputDir: string, files: ImportedFile[]
     const existing: string[] = [];
     for (const { target } of targets) if (await exists(target)) existing.push(target);
     if (existing.length > 0) {
-      throw new OpenApiImportError(`${existing.length} file(s) exist already (use --force to replace them): ${existing.slice(0, 5).join(', ')}${existing.length > 5 ? ', …' : ''}`);
+      throw new OpenApiImportError(
+        `${existing.length} file(s) exist already (use --force to replace them): ${existing.slice(0, 5).join(', ')}${existing.length > 5 ? ', …' : ''}`,
+      );
     }
   }
   for (const { target, yaml } of targets) {
@@ -226,7 +255,10 @@ interface Operation {
 }
 
 /** The capability keys of one operation (without server and name), or undefined when it cannot be called with JSON arguments. */
-function operationToCapability(ctx: OperationContext & { label: string }, { path, method, op, pathParams, baseUrl }: Operation): Json | undefined {
+function operationToCapability(
+  ctx: OperationContext & { label: string },
+  { path, method, op, pathParams, baseUrl }: Operation,
+): Json | undefined {
   const warn = (message: string) => ctx.warnings.push(`${ctx.label}: ${message}`);
   const properties: Record<string, unknown> = {};
   const required: string[] = [];
@@ -315,7 +347,9 @@ function operationToCapability(ctx: OperationContext & { label: string }, { path
     const form = types.find((t) => t.toLowerCase() === 'application/x-www-form-urlencoded');
     const chosen = json ?? form;
     if (!chosen) {
-      warn(`request body as ${types.join(', ') || 'nothing'} is not supported (JSON or application/x-www-form-urlencoded only); operation skipped`);
+      warn(
+        `request body as ${types.join(', ') || 'nothing'} is not supported (JSON or application/x-www-form-urlencoded only); operation skipped`,
+      );
       return undefined;
     }
     if (!json) bodyFormat = 'form';
@@ -330,7 +364,9 @@ function operationToCapability(ctx: OperationContext & { label: string }, { path
   const auth = mapSecurity(op, ctx, warn);
   const summary = typeof op.summary === 'string' ? op.summary.trim() : '';
   const details = typeof op.description === 'string' ? op.description.trim() : '';
-  const description = [op.deprecated ? 'Deprecated.' : '', summary, details && details !== summary ? details : ''].filter(Boolean).join('\n\n') || `${method.toUpperCase()} ${path}`;
+  const description =
+    [op.deprecated ? 'Deprecated.' : '', summary, details && details !== summary ? details : ''].filter(Boolean).join('\n\n') ||
+    `${method.toUpperCase()} ${path}`;
 
   const request: Json = { method: method.toUpperCase(), url: baseUrl + urlPath };
   if (Object.keys(query).length > 0) request.query = query;
@@ -457,7 +493,9 @@ function cleanSchema(schema: unknown, depth: number): Json {
 function mapSecurity(op: Json, ctx: OperationContext, warn: (m: string) => void): Json | undefined {
   const requirements = ((op.security ?? ctx.doc.security) as Json[] | undefined) ?? [];
   if (requirements.length === 0 || requirements.some((r) => Object.keys(r).length === 0)) return undefined;
-  const schemes = (ctx.swagger2 ? ctx.doc.securityDefinitions : (ctx.doc.components as Json | undefined)?.securitySchemes) as Record<string, Json> | undefined;
+  const schemes = (ctx.swagger2 ? ctx.doc.securityDefinitions : (ctx.doc.components as Json | undefined)?.securitySchemes) as
+    | Record<string, Json>
+    | undefined;
   for (const requirement of requirements) {
     const names = Object.keys(requirement);
     const mapped = names.map((n) => (schemes?.[n] ? mapScheme(n, schemes[n]!, ctx) : undefined));
@@ -487,7 +525,9 @@ function mapScheme(name: string, scheme: Json, ctx: OperationContext): Json | un
   if (type === 'oauth2' || type === 'openIdConnect') {
     if (!ctx.warnedSchemes.has(name)) {
       ctx.warnedSchemes.add(name);
-      ctx.warnings.push(`security scheme ${name} is ${type}: the gateway does not run the OAuth flow; put an access token in ${env} (sent as a bearer token)`);
+      ctx.warnings.push(
+        `security scheme ${name} is ${type}: the gateway does not run the OAuth flow; put an access token in ${env} (sent as a bearer token)`,
+      );
     }
     return { type: 'bearer', token: ref(env) };
   }
@@ -496,7 +536,11 @@ function mapScheme(name: string, scheme: Json, ctx: OperationContext): Json | un
 
 /** PETSTORE + api_key → PETSTORE_API_KEY; PETSTORE + petstore_auth → PETSTORE_AUTH (no stutter). */
 function envName(prefix: string, scheme: string): string {
-  const s = scheme.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
+  const s = scheme
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
   return s === prefix || s.startsWith(`${prefix}_`) ? s : `${prefix}_${s}`;
 }
 
@@ -538,7 +582,10 @@ function serverDescription(info: Json): string {
 }
 
 function firstSentence(text: string): string {
-  const plain = text.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\s+/g, ' ').trim();
+  const plain = text
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
   const end = plain.search(/\.(\s|$)/);
   const sentence = end > 0 ? plain.slice(0, end + 1) : plain;
   return sentence.length > 200 ? `${sentence.slice(0, 199)}…` : sentence;
@@ -560,12 +607,30 @@ function joinPrefix(prefix: string | undefined, name: string): string {
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || DEFAULT_SERVER;
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || DEFAULT_SERVER
+  );
 }
 
 /** "Swagger Petstore - OpenAPI 3.0" → petstore: the words that name the API, without the generic ones. */
 function titleSlug(title: string): string {
-  const generic = new Set(['swagger', 'openapi', 'api', 'apis', 'rest', 'restful', 'the', 'http', 'service', 'spec', 'specification', 'definition']);
+  const generic = new Set([
+    'swagger',
+    'openapi',
+    'api',
+    'apis',
+    'rest',
+    'restful',
+    'the',
+    'http',
+    'service',
+    'spec',
+    'specification',
+    'definition',
+  ]);
   const words = title
     .toLowerCase()
     .split(/[^a-z0-9]+/)
@@ -574,6 +639,9 @@ function titleSlug(title: string): string {
 }
 
 function firstLines(text: string, n: number): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.slice(0, n).join(' | ') + (lines.length > n ? ` | … (${lines.length - n} more lines)` : '');
 }

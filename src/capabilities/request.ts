@@ -103,7 +103,8 @@ export function prepareRequest(def: CapabilityDefinition, given: Record<string, 
       const form = new URLSearchParams();
       for (const [name, value] of Object.entries(payload as Record<string, unknown>)) {
         // A form repeats a field per element of a list (what servers parse as an array).
-        for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined && item !== null) form.append(name, valueToText(item));
+        for (const item of Array.isArray(value) ? value : [value])
+          if (item !== undefined && item !== null) form.append(name, valueToText(item));
       }
       body = form.toString();
       if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded');
@@ -113,14 +114,22 @@ export function prepareRequest(def: CapabilityDefinition, given: Record<string, 
     }
   }
 
-  return { method: def.method, url, displayUrl: displayUrl(url, displayBase, masked, secrets), headers, ...(body !== undefined ? { body } : {}), secrets };
+  return {
+    method: def.method,
+    url,
+    displayUrl: displayUrl(url, displayBase, masked, secrets),
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    secrets,
+  };
 }
 
 /** Top-level `default`s of the input schema fill arguments the model left out. */
 function withDefaults(def: CapabilityDefinition, given: Record<string, unknown>): Record<string, unknown> {
   const args = { ...given };
   for (const [name, schema] of Object.entries(def.inputSchema.properties ?? {})) {
-    if (args[name] === undefined && schema && typeof schema === 'object' && 'default' in schema) args[name] = (schema as { default: unknown }).default;
+    if (args[name] === undefined && schema && typeof schema === 'object' && 'default' in schema)
+      args[name] = (schema as { default: unknown }).default;
   }
   return args;
 }

@@ -34,13 +34,17 @@ export function mapReply(def: CapabilityDefinition, method: string, reply: HttpR
 
   if (reply.status < 200 || reply.status > 299) {
     const retry = reply.headers.get('retry-after');
-    const retryNote = retry && (reply.status === 429 || reply.status === 503) ? ` (retry after ${retry}${/^\d+$/.test(retry) ? ' s' : ''})` : '';
+    const retryNote =
+      retry && (reply.status === 429 || reply.status === 503) ? ` (retry after ${retry}${/^\d+$/.test(retry) ? ' s' : ''})` : '';
     const body = trimBody(text);
     return errorResult(`${head}${retryNote}${body ? `: ${body}` : ''}`);
   }
   if (method === 'HEAD') {
     const headers = Object.fromEntries(reply.headers);
-    return { content: [{ type: 'text', text: `${head} ${JSON.stringify(headers)}` }], structuredContent: { status: reply.status, headers } };
+    return {
+      content: [{ type: 'text', text: `${head} ${JSON.stringify(headers)}` }],
+      structuredContent: { status: reply.status, headers },
+    };
   }
   if (reply.bytes.length === 0) return { content: [{ type: 'text', text: `${head}: no content` }] };
 
@@ -62,16 +66,26 @@ export function mapReply(def: CapabilityDefinition, method: string, reply: HttpR
   const { path, fields, maxChars } = def.response;
   if (!isJson) {
     if (path !== undefined || fields !== undefined) {
-      return errorResult(`${head}, but the response is not JSON (${mediaType || 'no content type'})${reply.cut ? ' or was cut' : ''}, so response.path/fields cannot apply: ${trimBody(text)}`);
+      return errorResult(
+        `${head}, but the response is not JSON (${mediaType || 'no content type'})${reply.cut ? ' or was cut' : ''}, so response.path/fields cannot apply: ${trimBody(text)}`,
+      );
     }
-    return limit(reply.cut ? `${text}\n… [the response was longer than ${MAX_RESPONSE_BYTES} bytes and was cut]` : text, undefined, maxChars);
+    return limit(
+      reply.cut ? `${text}\n… [the response was longer than ${MAX_RESPONSE_BYTES} bytes and was cut]` : text,
+      undefined,
+      maxChars,
+    );
   }
 
   if (path !== undefined) {
     value = getPath(value, parsePath(path));
     if (value === undefined) return errorResult(`${head}, but the response has nothing at response.path "${path}": ${trimBody(text)}`);
   }
-  if (fields !== undefined) value = pickFields(value, fields.map((f) => ({ path: f, steps: parsePath(f) })));
+  if (fields !== undefined)
+    value = pickFields(
+      value,
+      fields.map((f) => ({ path: f, steps: parsePath(f) })),
+    );
   const out = typeof value === 'string' ? value : JSON.stringify(value);
   const structured = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   return limit(out, structured, maxChars);
@@ -87,7 +101,8 @@ function limit(text: string, structured: Record<string, unknown> | undefined, ma
 /** Whitespace collapsed, HTML tags dropped, at most ERROR_BODY_CHARS. */
 export function trimBody(text: string): string {
   let t = text;
-  if (/^\s*</.test(t) && /<\/(html|body|head|title|p|div|h1)>/i.test(t)) t = t.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ');
+  if (/^\s*</.test(t) && /<\/(html|body|head|title|p|div|h1)>/i.test(t))
+    t = t.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ');
   t = t.replace(/\s+/g, ' ').trim();
   return t.length > ERROR_BODY_CHARS ? `${t.slice(0, ERROR_BODY_CHARS)}…` : t;
 }
@@ -99,7 +114,8 @@ export function scrubResult(result: CallToolResult, secrets: Set<string>): CallT
   const scrub = (value: unknown): unknown => {
     if (typeof value === 'string') return list.reduce((text, secret) => text.split(secret).join('[REDACTED]'), value);
     if (Array.isArray(value)) return value.map(scrub);
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [scrub(k) as string, scrub(v)]));
+    if (value !== null && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [scrub(k) as string, scrub(v)]));
     return value;
   };
   return {

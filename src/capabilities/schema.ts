@@ -36,7 +36,10 @@ const int = (min: number) => z.number().int().min(min);
 const secret = () =>
   z
     .string()
-    .regex(ENV_REFERENCE, 'must be a reference to an environment variable, like "$' + '{API_TOKEN}": a secret is never written in a capability file');
+    .regex(
+      ENV_REFERENCE,
+      'must be a reference to an environment variable, like "$' + '{API_TOKEN}": a secret is never written in a capability file',
+    );
 
 const Auth = z.discriminatedUnion(
   'type',
@@ -100,21 +103,19 @@ const Annotations = z.strictObject({
 });
 
 /** The tool's arguments, as JSON Schema: an object schema. */
-const InputSchema = z
-  .record(z.string(), z.unknown())
-  .superRefine((schema, ctx) => {
-    if (schema.type !== undefined && schema.type !== 'object') {
-      ctx.addIssue({ code: 'custom', path: ['type'], message: 'the input schema must have type: object (arguments are named)' });
-    }
-    const props = schema.properties;
-    if (props !== undefined && (props === null || typeof props !== 'object' || Array.isArray(props))) {
-      ctx.addIssue({ code: 'custom', path: ['properties'], message: 'properties must be a mapping of argument name to JSON Schema' });
-    }
-    const required = schema.required;
-    if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === 'string'))) {
-      ctx.addIssue({ code: 'custom', path: ['required'], message: 'required must be a list of argument names' });
-    }
-  });
+const InputSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+  if (schema.type !== undefined && schema.type !== 'object') {
+    ctx.addIssue({ code: 'custom', path: ['type'], message: 'the input schema must have type: object (arguments are named)' });
+  }
+  const props = schema.properties;
+  if (props !== undefined && (props === null || typeof props !== 'object' || Array.isArray(props))) {
+    ctx.addIssue({ code: 'custom', path: ['properties'], message: 'properties must be a mapping of argument name to JSON Schema' });
+  }
+  const required = schema.required;
+  if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === 'string'))) {
+    ctx.addIssue({ code: 'custom', path: ['required'], message: 'required must be a list of argument names' });
+  }
+});
 
 const ToolKeys = {
   name: z.string().regex(TOOL_NAME, 'a tool name is 1-64 letters, digits, _ . and -'),
@@ -172,7 +173,8 @@ export function capabilityFileSchemaFor(raw: unknown): typeof CapabilityListFile
 
 function checkShared(file: FileInput, ctx: Ctx): void {
   if (file.base_url !== undefined) {
-    if (argumentsIn(file.base_url).length > 0) ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'base_url cannot use {arguments}; put them in request.url' });
+    if (argumentsIn(file.base_url).length > 0)
+      ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'base_url cannot use {arguments}; put them in request.url' });
     else checkUrl(file.base_url, ctx, ['base_url']);
   }
   checkCredentials(file.headers, ctx, ['headers'], 'header');
@@ -233,8 +235,10 @@ function checkUrl(url: string, ctx: Ctx, path: (string | number)[]): void {
     ctx.addIssue({ code: 'custom', path, message: 'not a valid URL' });
     return;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ctx.addIssue({ code: 'custom', path, message: 'the URL must be http or https' });
-  if (parsed.username || parsed.password) ctx.addIssue({ code: 'custom', path, message: 'no credentials in the URL: use auth with an environment reference' });
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    ctx.addIssue({ code: 'custom', path, message: 'the URL must be http or https' });
+  if (parsed.username || parsed.password)
+    ctx.addIssue({ code: 'custom', path, message: 'no credentials in the URL: use auth with an environment reference' });
 }
 
 function checkPath(path: string, ctx: Ctx, at: (string | number)[]): void {
@@ -246,7 +250,12 @@ function checkPath(path: string, ctx: Ctx, at: (string | number)[]): void {
 }
 
 /** A header or query parameter named like a credential must not hold a literal value. */
-function checkCredentials(values: Record<string, string | number | boolean> | undefined, ctx: Ctx, at: (string | number)[], what: string): void {
+function checkCredentials(
+  values: Record<string, string | number | boolean> | undefined,
+  ctx: Ctx,
+  at: (string | number)[],
+  what: string,
+): void {
   for (const [name, value] of Object.entries(values ?? {})) {
     if (!CREDENTIAL_NAME.test(name)) continue;
     const segments = typeof value === 'string' ? parseTemplate(value) : [];

@@ -1,5 +1,5 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
-import { type CallOptions, CallTimeoutError, type SourceStatus, type ToolSource } from '../backends/source.js';
+import { type CallOptions, CallTimeoutError, type SourceStatus, type ToolSource } from '../sources/source.js';
 import type { CapabilityDefinition, CapabilityGroup } from './load.js';
 import { ArgumentError, type PreparedRequest, prepareRequest } from './request.js';
 import { errorResult, type HttpReply, MAX_RESPONSE_BYTES, mapReply, scrubResult, scrubText } from './response.js';
@@ -32,7 +32,8 @@ export class CapabilitySource implements ToolSource {
     this.name = group.server;
     this.env = options.env ?? process.env;
     const names = group.tools.map((t) => t.name);
-    this.description = group.description ?? `REST capabilities: ${names.slice(0, 8).join(', ')}${names.length > 8 ? `, and ${names.length - 8} more` : ''}`;
+    this.description =
+      group.description ?? `REST capabilities: ${names.slice(0, 8).join(', ')}${names.length > 8 ? `, and ${names.length - 8} more` : ''}`;
     this.definitions = new Map(group.tools.map((t) => [t.name, t]));
     this.cachedTools = group.tools.map(toTool);
     // The definitions only (not the files they came from, not the environment): a reload keeps an unchanged source.
@@ -45,7 +46,14 @@ export class CapabilitySource implements ToolSource {
   }
 
   status(): SourceStatus {
-    return { name: this.name, description: this.description, transport: 'http-rest', state: 'ready', tools: this.cachedTools.length, circuit: 'closed' };
+    return {
+      name: this.name,
+      description: this.description,
+      transport: 'http-rest',
+      state: 'ready',
+      tools: this.cachedTools.length,
+      circuit: 'closed',
+    };
   }
 
   async listTools(): Promise<readonly Tool[]> {
@@ -67,7 +75,9 @@ export class CapabilitySource implements ToolSource {
       request = prepareRequest(def, args ?? {}, this.env);
     } catch (error) {
       if (error instanceof MissingEnvError) {
-        return errorResult(`${this.name}/${def.name} cannot be called: environment variable ${error.variable} is not set where the gateway runs (see ${def.file})`);
+        return errorResult(
+          `${this.name}/${def.name} cannot be called: environment variable ${error.variable} is not set where the gateway runs (see ${def.file})`,
+        );
       }
       if (error instanceof ArgumentError) return errorResult(`${this.name}/${def.name}: ${error.message}; nothing was sent`);
       throw error;
@@ -167,6 +177,8 @@ export function toTool(def: CapabilityDefinition): Tool {
 /** JSON with object keys sorted at every level: equal definitions give equal fingerprints. */
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }

@@ -31,7 +31,8 @@ export function parseTemplate(template: string): Segment[] {
     last = m.index + m[0].length;
     if (m[0] === '{{') text('{');
     else if (m[0] === '}}') text('}');
-    else if (m[1] !== undefined) segments.push(m[2] === undefined ? { kind: 'env', name: m[1] } : { kind: 'env', name: m[1], fallback: m[2] });
+    else if (m[1] !== undefined)
+      segments.push(m[2] === undefined ? { kind: 'env', name: m[1] } : { kind: 'env', name: m[1], fallback: m[2] });
     else segments.push({ kind: 'arg', name: m[4]!, reserved: m[3] === '+', explode: m[5] === '*' });
   }
   text(template.slice(last));

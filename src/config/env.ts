@@ -17,7 +17,8 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): { value: unkn
         const set = env[name];
         if (set !== undefined && set !== '') return set;
         if (fallback !== undefined) return fallback;
-        if (set === undefined) problems.push({ path, message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
+        if (set === undefined)
+          problems.push({ path, message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
         return '';
       });
     }

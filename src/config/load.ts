@@ -49,7 +49,11 @@ export function parseConfig(text: string, options: ParseOptions = {}): GatewayCo
   }
   const file = options.file ?? 'gateway.yaml';
   const located = parseLocated(text);
-  if ('problems' in located) throw new ConfigError(file, located.problems.map((p) => ({ path: '', ...p })));
+  if ('problems' in located)
+    throw new ConfigError(
+      file,
+      located.problems.map((p) => ({ path: '', ...p })),
+    );
   if (located.shape === 'other') throw new ConfigError(file, [{ path: '', message: 'the config must be a mapping (key: value)' }]);
   const checked = validate(located.value ?? {}, env, located.locate);
   if ('problems' in checked) throw new ConfigError(file, checked.problems);
@@ -107,6 +111,7 @@ function knownKeysAt(path: (string | number)[]): string[] {
   if (path.length === 0) return KNOWN_KEYS.topLevel;
   if (path[0] === 'backends' && path.length === 2) return KNOWN_KEYS.backend;
   const last = path.at(-1);
-  if (last === 'server' || last === 'meta_mcp' || last === 'defaults' || last === 'rate_limit' || last === 'circuit_breaker') return KNOWN_KEYS[last];
+  if (last === 'server' || last === 'meta_mcp' || last === 'defaults' || last === 'rate_limit' || last === 'circuit_breaker')
+    return KNOWN_KEYS[last];
   return [];
 }

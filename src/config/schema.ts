@@ -72,60 +72,67 @@ const BackendKeys = z.strictObject({
   ...FailsafeKeys,
 });
 
-const BackendInput = BackendKeys
-  .superRefine((b, ctx) => {
-    const url = b.url ?? b.http_url;
-    if (b.url && b.http_url) {
-      ctx.addIssue({ code: 'custom', path: ['http_url'], message: '`http_url` is an alias of `url`; give only one' });
-    }
-    if (!b.command === !url) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of `command` (stdio) or `url` (HTTP)' });
-      return;
-    }
-    const onlyFor = (key: keyof typeof b, kind: string) => {
-      if (b[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` only applies to ${kind} backends` });
-    };
-    if (b.command) {
-      onlyFor('headers', 'HTTP (`url`)');
-      if (!b.args) {
-        try {
-          if (splitCommandLine(b.command).length === 0) throw new Error('`command` is empty');
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', path: ['command'], message: (error as Error).message });
-        }
-      }
-      if (b.transport && b.transport !== 'stdio') {
-        ctx.addIssue({ code: 'custom', path: ['transport'], message: 'a `command` backend uses the stdio transport' });
-      }
-    } else {
-      for (const key of ['args', 'env', 'cwd'] as const) onlyFor(key, 'stdio (`command`)');
-      if (b.transport === 'stdio') {
-        ctx.addIssue({ code: 'custom', path: ['transport'], message: 'a `url` backend uses `streamable-http` or `sse`' });
+const BackendInput = BackendKeys.superRefine((b, ctx) => {
+  const url = b.url ?? b.http_url;
+  if (b.url && b.http_url) {
+    ctx.addIssue({ code: 'custom', path: ['http_url'], message: '`http_url` is an alias of `url`; give only one' });
+  }
+  if (!b.command === !url) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of `command` (stdio) or `url` (HTTP)' });
+    return;
+  }
+  const onlyFor = (key: keyof typeof b, kind: string) => {
+    if (b[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` only applies to ${kind} backends` });
+  };
+  if (b.command) {
+    onlyFor('headers', 'HTTP (`url`)');
+    if (!b.args) {
+      try {
+        if (splitCommandLine(b.command).length === 0) throw new Error('`command` is empty');
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['command'], message: (error as Error).message });
       }
     }
-  })
-  .transform((b) => {
-    const { timeout_ms, connect_timeout_ms, idle_timeout_ms, max_concurrent, max_queue, rate_limit, circuit_breaker, retries } = b;
-    const common = {
-      description: b.description,
-      enabled: b.enabled,
-      /** Replaced by the resolved Failsafes once `defaults` is known (see ConfigSchema). */
-      failsafeInput: { timeout_ms, connect_timeout_ms, idle_timeout_ms, max_concurrent, max_queue, rate_limit, circuit_breaker, retries } as FailsafeInput,
-    };
-    if (b.command) {
-      // With no `args`, a command string is split the way a shell would split it.
-      const [command, ...args] = b.args ? [b.command, ...b.args] : splitCommandLine(b.command);
-      return { ...common, kind: 'stdio' as const, command: command!, args, env: b.env ?? {}, cwd: b.cwd };
+    if (b.transport && b.transport !== 'stdio') {
+      ctx.addIssue({ code: 'custom', path: ['transport'], message: 'a `command` backend uses the stdio transport' });
     }
-    return {
-      ...common,
-      kind: 'http' as const,
-      url: (b.url ?? b.http_url)!,
-      // Without an explicit transport: Streamable HTTP, falling back to legacy SSE if the server refuses it.
-      transport: (b.transport ?? 'auto') as 'streamable-http' | 'sse' | 'auto',
-      headers: b.headers ?? {},
-    };
-  });
+  } else {
+    for (const key of ['args', 'env', 'cwd'] as const) onlyFor(key, 'stdio (`command`)');
+    if (b.transport === 'stdio') {
+      ctx.addIssue({ code: 'custom', path: ['transport'], message: 'a `url` backend uses `streamable-http` or `sse`' });
+    }
+  }
+}).transform((b) => {
+  const { timeout_ms, connect_timeout_ms, idle_timeout_ms, max_concurrent, max_queue, rate_limit, circuit_breaker, retries } = b;
+  const common = {
+    description: b.description,
+    enabled: b.enabled,
+    /** Replaced by the resolved Failsafes once `defaults` is known (see ConfigSchema). */
+    failsafeInput: {
+      timeout_ms,
+      connect_timeout_ms,
+      idle_timeout_ms,
+      max_concurrent,
+      max_queue,
+      rate_limit,
+      circuit_breaker,
+      retries,
+    } as FailsafeInput,
+  };
+  if (b.command) {
+    // With no `args`, a command string is split the way a shell would split it.
+    const [command, ...args] = b.args ? [b.command, ...b.args] : splitCommandLine(b.command);
+    return { ...common, kind: 'stdio' as const, command: command!, args, env: b.env ?? {}, cwd: b.cwd };
+  }
+  return {
+    ...common,
+    kind: 'http' as const,
+    url: (b.url ?? b.http_url)!,
+    // Without an explicit transport: Streamable HTTP, falling back to legacy SSE if the server refuses it.
+    transport: (b.transport ?? 'auto') as 'streamable-http' | 'sse' | 'auto',
+    headers: b.headers ?? {},
+  };
+});
 
 const ServerSection = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
@@ -157,7 +164,8 @@ const TopLevelKeys = z.strictObject({
     .record(z.string(), BackendInput)
     .superRefine((backends, ctx) => {
       for (const name of Object.keys(backends)) {
-        if (!backendName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a backend name uses letters, digits, _ . and - only' });
+        if (!backendName.test(name))
+          ctx.addIssue({ code: 'custom', path: [name], message: 'a backend name uses letters, digits, _ . and - only' });
       }
     })
     .default({}),
@@ -166,7 +174,10 @@ const TopLevelKeys = z.strictObject({
 export const ConfigSchema = TopLevelKeys.transform(({ defaults, backends, ...rest }) => ({
   ...rest,
   backends: Object.fromEntries(
-    Object.entries(backends).map(([name, { failsafeInput, ...backend }]) => [name, { ...backend, ...resolveFailsafes(failsafeInput, defaults) }]),
+    Object.entries(backends).map(([name, { failsafeInput, ...backend }]) => [
+      name,
+      { ...backend, ...resolveFailsafes(failsafeInput, defaults) },
+    ]),
   ),
 }));
 

@@ -46,7 +46,9 @@ function readsDifferently(value: unknown): boolean {
 /** The mapping a file holds, read quickly; undefined when it holds something else or js-yaml should not read it. */
 export function readMappingQuickly(text: string): Record<string, unknown> | undefined {
   const value = readYamlQuickly(text);
-  return value !== UNREADABLE && value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== UNREADABLE && value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 export type LocatedYaml =

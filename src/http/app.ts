@@ -49,7 +49,8 @@ export function createHttpApp({ server, newMcpServer, health, reload, logger }: 
   // not JSON gets a JSON-RPC Parse error (-32700) instead of a plain-text 400.
   const app = new Hono<{ Variables: { parsedBody: unknown } }>();
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(server.host);
-  if (server.allowed_hosts) app.use('*', memoizedHostCheck(hostHeaderValidation([...localhostAllowedHostnames(), ...server.allowed_hosts])));
+  if (server.allowed_hosts)
+    app.use('*', memoizedHostCheck(hostHeaderValidation([...localhostAllowedHostnames(), ...server.allowed_hosts])));
   else if (loopback) app.use('*', memoizedHostCheck(hostHeaderValidation(localhostAllowedHostnames())));
   else logger.warn({ host: server.host }, 'binding beyond loopback without server.allowed_hosts: no DNS rebinding protection');
   if (server.allowed_origins) app.use('*', originValidation([...localhostAllowedOrigins(), ...server.allowed_origins]));
@@ -64,7 +65,8 @@ export function createHttpApp({ server, newMcpServer, health, reload, logger }: 
       declared > 0 && declared <= DEFAULT_MAX_REQUEST_BODY_SIZE
         ? { tooLarge: false as const, text: await c.req.raw.text() }
         : await readRequestBody(c.req.raw, DEFAULT_MAX_REQUEST_BODY_SIZE);
-    if (body.tooLarge) return c.json(rpcError(-32000, `Payload Too Large: Request body must not exceed ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`), 413);
+    if (body.tooLarge)
+      return c.json(rpcError(-32000, `Payload Too Large: Request body must not exceed ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`), 413);
     try {
       c.set('parsedBody', JSON.parse(body.text) as unknown);
     } catch {

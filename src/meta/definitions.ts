@@ -46,8 +46,10 @@ function inputSchema(schema: z.ZodType): Tool['inputSchema'] {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(node)) {
       if (key === '$schema' || key === 'propertyNames' || (key === 'minLength' && value === 1)) continue;
-      if (key === 'additionalProperties' && (value === false || (typeof value === 'object' && Object.keys(value as object).length === 0))) continue;
-      out[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, compact(v)])) : compact(value);
+      if (key === 'additionalProperties' && (value === false || (typeof value === 'object' && Object.keys(value as object).length === 0)))
+        continue;
+      out[key] =
+        key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, compact(v)])) : compact(value);
     }
     return out;
   };
@@ -56,7 +58,11 @@ function inputSchema(schema: z.ZodType): Tool['inputSchema'] {
 
 /** Output schemas stay shallow: they are for validation, and every character costs context. */
 const array = { type: 'array', items: { type: 'object' } };
-const outputSchema = (properties: Record<string, object>, required: string[]): Tool['outputSchema'] => ({ type: 'object', properties, required });
+const outputSchema = (properties: Record<string, object>, required: string[]): Tool['outputSchema'] => ({
+  type: 'object',
+  properties,
+  required,
+});
 
 /** The tools/list entries, named with the configured prefix and mentioning the servers behind the gateway. */
 export function metaToolDefinitions(prefix: string, serverNames: string[]): Record<MetaToolName, Tool> {

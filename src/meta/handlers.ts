@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
-import { BusyError, CircuitOpenError, RateLimitedError } from '../backends/failsafes.js';
+import { BusyError, CircuitOpenError, RateLimitedError } from '../sources/failsafes.js';
 import type { BackendPool } from '../backends/pool.js';
-import { BackendUnavailableError, CallTimeoutError, ConnectionLostError, describeError, type ToolSource } from '../backends/source.js';
+import { BackendUnavailableError, CallTimeoutError, ConnectionLostError, describeError, type ToolSource } from '../sources/source.js';
 import type { ToolIndex } from '../search/rank.js';
 import { trimDescription } from '../search/present.js';
 import { suggest } from '../search/suggest.js';
@@ -101,13 +101,18 @@ export async function invoke({ pool }: MetaContext, args: z.infer<typeof InvokeI
 function forwardFailure(error: unknown, backend: ToolSource): CallToolResult {
   if (error instanceof BackendUnavailableError) return unavailable(error, backend);
   if (error instanceof BusyError) return failure('busy', error.message, { server: backend.name });
-  if (error instanceof RateLimitedError) return failure('rate_limited', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
-  if (error instanceof CircuitOpenError) return failure('circuit_open', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
+  if (error instanceof RateLimitedError)
+    return failure('rate_limited', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
+  if (error instanceof CircuitOpenError)
+    return failure('circuit_open', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
   if (error instanceof CallTimeoutError) return failure('timeout', error.message, { server: backend.name });
   if (error instanceof ConnectionLostError) return failure('backend_unavailable', error.message, { server: backend.name });
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'number') {
-    return failure('backend_error', `${backend.name} answered with an error: ${describeError(error)}`, { server: backend.name, rpcCode: code });
+    return failure('backend_error', `${backend.name} answered with an error: ${describeError(error)}`, {
+      server: backend.name,
+      rpcCode: code,
+    });
   }
   return failure('backend_error', `${backend.name} failed: ${describeError(error)}`, { server: backend.name });
 }
@@ -156,7 +161,9 @@ function ownersOf(pool: BackendPool, tool: string): string[] {
 
 function unavailable(error: unknown, backend: ToolSource): CallToolResult {
   const reason = error instanceof BackendUnavailableError ? error.reason : describeError(error);
-  return failure('backend_unavailable', `Server "${backend.name}" is unavailable: ${reason}. The next request retries it.`, { server: backend.name });
+  return failure('backend_unavailable', `Server "${backend.name}" is unavailable: ${reason}. The next request retries it.`, {
+    server: backend.name,
+  });
 }
 
 function quoteList(names: string[]): string {

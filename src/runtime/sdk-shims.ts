@@ -23,8 +23,9 @@ export class DefaultJsonSchemaValidator implements jsonSchemaValidator {
   getValidator<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
     if (!this.real) {
       // The CommonJS build of the same shim, resolved from node_modules at run time (synchronous, like the call).
-      sdkValidator ??= (createRequire(import.meta.url)('@modelcontextprotocol/server/_shims') as { DefaultJsonSchemaValidator: ValidatorClass })
-        .DefaultJsonSchemaValidator;
+      sdkValidator ??= (
+        createRequire(import.meta.url)('@modelcontextprotocol/server/_shims') as { DefaultJsonSchemaValidator: ValidatorClass }
+      ).DefaultJsonSchemaValidator;
       this.real = new sdkValidator();
     }
     return this.real.getValidator<T>(schema);

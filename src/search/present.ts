@@ -4,7 +4,7 @@
  * characters): MCP tool descriptions often go on with usage notes, examples and caveats that do
  * not decide the choice. The input schema comes whole, so the model can call the tool at once.
  */
-import type { SearchHit } from "./rank.js";
+import type { SearchHit } from './rank.js';
 
 export interface PresentedHit {
   /** "server/tool": the name to pass to the call meta-tool */
@@ -22,12 +22,12 @@ const MIN_LEAD = 40;
 
 /** The lead of a description: first paragraph, whole sentences up to `max` characters. */
 export function trimDescription(text: string | undefined, max = 300): string {
-  if (!text) return "";
+  if (!text) return '';
   const paragraphs = text
     .split(/\n\s*\n/)
-    .map((p) => p.replace(/\s+/g, " ").trim())
+    .map((p) => p.replace(/\s+/g, ' ').trim())
     .filter((p) => p.length > 0);
-  if (paragraphs.length === 0) return "";
+  if (paragraphs.length === 0) return '';
   // The first paragraph, or more while it is too short to say anything (a heading, "Usage:").
   let lead = paragraphs[0]!;
   for (let i = 1; i < paragraphs.length && lead.length < MIN_LEAD; i++) lead = `${lead} ${paragraphs[i]!}`;
@@ -35,7 +35,7 @@ export function trimDescription(text: string | undefined, max = 300): string {
   // Whole sentences that fit. (CJK full stops are written as escapes: one non-ASCII character in the
   // bundle makes V8 hold its whole source as UTF-16.)
   const sentences = lead.match(/[^.!?\u3002\uff01\uff1f]+(?:[.!?\u3002\uff01\uff1f]+|$)/g) ?? [lead];
-  let out = "";
+  let out = '';
   for (const s of sentences) {
     const next = (out + s).trim();
     if (next.length > max) break;
@@ -44,8 +44,8 @@ export function trimDescription(text: string | undefined, max = 300): string {
   if (out.length >= MIN_LEAD) return out;
   // One long sentence: cut at a word boundary.
   const cut = lead.slice(0, max - 1);
-  const space = cut.lastIndexOf(" ");
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:]+$/, "")}…`;
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:]+$/, '')}…`;
 }
 
 export function presentHit(hit: SearchHit, maxDescription = 300): PresentedHit {

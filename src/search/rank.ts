@@ -20,11 +20,11 @@
  *     word as well as the best tool for that word), so 1 is an exact or perfect match, around 0.5 a
  *     good one, and below about 0.15 a weak partial one.
  */
-import { Bm25Index } from "./bm25.js";
-import { stem } from "./stem.js";
-import { STOPWORDS } from "./stopwords.js";
-import { synonymsOf } from "./synonyms.js";
-import { isCjk, tokenize, wordTokens, words } from "./tokenize.js";
+import { Bm25Index } from './bm25.js';
+import { stem } from './stem.js';
+import { STOPWORDS } from './stopwords.js';
+import { synonymsOf } from './synonyms.js';
+import { isCjk, tokenize, wordTokens, words } from './tokenize.js';
 
 export interface ToolDoc {
   server: string; // backend name, e.g. "filesystem"
@@ -47,7 +47,7 @@ export interface SearchOptions {
   server?: string;
 }
 
-const FIELDS = ["name", "title", "description", "params", "paramDescriptions", "server", "serverDescription"] as const;
+const FIELDS = ['name', 'title', 'description', 'params', 'paramDescriptions', 'server', 'serverDescription'] as const;
 type Field = (typeof FIELDS)[number];
 
 /** Tuning knobs. Exported for the evaluation harness's ablations; the gateway uses DEFAULT_CONFIG. */
@@ -110,17 +110,17 @@ const IDENT = /^[\p{L}\p{N}_\-./:]+$/u;
 /** Property names and descriptions of a JSON Schema's top-level `properties`. */
 function schemaText(schema: Record<string, unknown> | undefined): { names: string; descriptions: string } {
   const props = schema?.properties;
-  if (!props || typeof props !== "object") return { names: "", descriptions: "" };
+  if (!props || typeof props !== 'object') return { names: '', descriptions: '' };
   const names: string[] = [];
   const descriptions: string[] = [];
   for (const [key, value] of Object.entries(props as Record<string, unknown>)) {
     names.push(key);
-    if (value && typeof value === "object") {
+    if (value && typeof value === 'object') {
       const d = (value as Record<string, unknown>).description;
-      if (typeof d === "string") descriptions.push(d);
+      if (typeof d === 'string') descriptions.push(d);
     }
   }
-  return { names: names.join(" "), descriptions: descriptions.join(" ") };
+  return { names: names.join(' '), descriptions: descriptions.join(' ') };
 }
 
 function round3(x: number): number {
@@ -130,7 +130,7 @@ function round3(x: number): number {
 
 /** "read_text_file", "readTextFile" and "read text file" share the key "read text file". */
 function nameKey(text: string): string {
-  return tokenize(text).join(" ");
+  return tokenize(text).join(' ');
 }
 
 /** One document id, or several: most names are unique, and a lone number costs no array. */
@@ -139,14 +139,14 @@ type Ids = number | number[];
 function addId(map: Map<string, Ids>, key: string, id: number): void {
   const current = map.get(key);
   if (current === undefined) map.set(key, id);
-  else if (typeof current === "number") map.set(key, [current, id]);
+  else if (typeof current === 'number') map.set(key, [current, id]);
   else current.push(id);
 }
 
 function removeId(map: Map<string, Ids>, key: string, id: number): void {
   const current = map.get(key);
   if (current === undefined) return;
-  if (typeof current === "number") {
+  if (typeof current === 'number') {
     if (current === id) map.delete(key);
     return;
   }
@@ -156,7 +156,7 @@ function removeId(map: Map<string, Ids>, key: string, id: number): void {
 }
 
 function idsOf(ids: Ids | undefined): readonly number[] {
-  return ids === undefined ? [] : typeof ids === "number" ? [ids] : ids;
+  return ids === undefined ? [] : typeof ids === 'number' ? [ids] : ids;
 }
 
 /** A live index: the gateway replaces one backend's tools when its list changes. */
@@ -201,7 +201,7 @@ export class ToolIndex {
       const id = this.nextId++;
       ids.push(id);
       this.docs.set(id, doc);
-      const sd = doc.serverDescription ?? "";
+      const sd = doc.serverDescription ?? '';
       let sdField = serverDescriptions.get(sd);
       if (!sdField) {
         sdField = this.analyze(sd);
@@ -235,13 +235,13 @@ export class ToolIndex {
   private fields(
     doc: ToolDoc,
     serverField = this.analyze(doc.server),
-    sdField = this.analyze(doc.serverDescription ?? ""),
+    sdField = this.analyze(doc.serverDescription ?? ''),
   ): { terms: string[]; length: number }[] {
     const { names, descriptions } = schemaText(doc.inputSchema);
     return [
       this.analyze(doc.name),
-      this.analyze(doc.title ?? ""),
-      this.analyze(doc.description ?? ""),
+      this.analyze(doc.title ?? ''),
+      this.analyze(doc.description ?? ''),
       this.analyze(names),
       this.analyze(descriptions),
       serverField,
@@ -268,10 +268,9 @@ export class ToolIndex {
   search(query: string, options: SearchOptions = {}): SearchHit[] {
     const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_LIMIT));
     const q = query.trim();
-    if (q === "" || limit === 0 || this.docs.size === 0) return [];
+    if (q === '' || limit === 0 || this.docs.size === 0) return [];
     const serverFilter = options.server;
-    const accept =
-      serverFilter === undefined ? undefined : (id: number) => this.docs.get(id)?.server === serverFilter;
+    const accept = serverFilter === undefined ? undefined : (id: number) => this.docs.get(id)?.server === serverFilter;
     const ok = (id: number): boolean => this.docs.has(id) && (accept === undefined || accept(id));
 
     this.ensureBuffers();
@@ -294,7 +293,7 @@ export class ToolIndex {
       };
       const lower = q.toLowerCase();
       // "server/name": server names hold no "/", so the first one splits; the whole query may be a name too.
-      const slash = lower.indexOf("/");
+      const slash = lower.indexOf('/');
       const server = slash > 0 ? lower.slice(0, slash) : undefined;
       const afterServer = slash > 0 ? lower.slice(slash + 1) : lower;
       for (const id of idsOf(this.exact.get(lower))) add(id, 1);
@@ -475,8 +474,7 @@ export class ToolIndex {
       }
       // The ideal counts every word: one no tool has is valued as a typical description match
       // would be, so half a query matched scores about half.
-      ideal +=
-        best > 0 ? w * best : w * Math.log(1 + (n + 0.5) / 0.5) * cfg.boost.description * (cfg.bm25.d + 1);
+      ideal += best > 0 ? w * best : w * Math.log(1 + (n + 0.5) / 0.5) * cfg.boost.description * (cfg.bm25.d + 1);
     }
     return { ideal, coordTotal: coordTotal || 1 };
   }

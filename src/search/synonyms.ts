@@ -4,8 +4,8 @@
  *
  * Loaded once per process, on first use (about 0.1 s), into a map of single-word synonyms.
  */
-import { createRequire } from "node:module";
-import { STOPWORDS } from "./stopwords.js";
+import { createRequire } from 'node:module';
+import { STOPWORDS } from './stopwords.js';
 
 type Dictionary = Record<string, Record<string, string[]>>;
 
@@ -15,7 +15,7 @@ const WORD = /^[a-z]{3,}$/;
 
 function load(): Map<string, readonly string[]> {
   const require = createRequire(import.meta.url);
-  const dict = (require("synonyms") as { dictionary: Dictionary }).dictionary;
+  const dict = (require('synonyms') as { dictionary: Dictionary }).dictionary;
   // Symmetric: if the dictionary lists B under A, A is a synonym of B too.
   const sets = new Map<string, Set<string>>();
   const link = (a: string, b: string) => {
@@ -48,4 +48,3 @@ export function synonymsOf(word: string): readonly string[] | undefined {
 export function preloadSynonyms(): void {
   table ??= load();
 }
-

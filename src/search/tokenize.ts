@@ -48,7 +48,7 @@ function splitWord(word: string, out: string[]): void {
 export function tokenize(text: string): string[] {
   const out: string[] = [];
   if (!text) return out;
-  for (const m of text.normalize("NFKC").matchAll(WORD_RE)) splitWord(m[0], out);
+  for (const m of text.normalize('NFKC').matchAll(WORD_RE)) splitWord(m[0], out);
   return out;
 }
 
@@ -60,7 +60,7 @@ export function words(text: string): string[] {
   let start = -1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c > 127) return text.normalize("NFKC").match(WORD_RE) ?? [];
+    if (c > 127) return text.normalize('NFKC').match(WORD_RE) ?? [];
     const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
     if (alnum) {
       if (start < 0) start = i;

@@ -1,4 +1,12 @@
-import { BrokenCircuitError, BulkheadRejectedError, bulkhead, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+} from 'cockatiel';
 import type { Failsafes } from '../config/schema.js';
 
 /** The backend's concurrency limit and queue are full. */
@@ -88,7 +96,8 @@ export class CallGuard {
     try {
       return await this.breaker.execute(() => this.bulkhead.execute(call));
     } catch (error) {
-      if (error instanceof BrokenCircuitError) throw new CircuitOpenError(this.backend, this.retryAfterMs(), this.settings.breaker.failures);
+      if (error instanceof BrokenCircuitError)
+        throw new CircuitOpenError(this.backend, this.retryAfterMs(), this.settings.breaker.failures);
       if (error instanceof BulkheadRejectedError) throw new BusyError(this.backend, this.settings.maxConcurrent, this.settings.maxQueue);
       throw error;
     }
