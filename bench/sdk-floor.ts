@@ -76,7 +76,7 @@ function gatewayHandler(): { handler: Handler; close: () => Promise<void> } {
   // 0.0.0.0 without allowed_hosts: no Host/Origin checks, because a constructed Request cannot carry a
   // Host header. Both checks remember a verdict per header value, so in a served gateway they are a Set lookup.
   const http = createHttpApp({
-    server: { host: '0.0.0.0', port: 0, shutdown_timeout_ms: 1_000, watch: false },
+    server: { host: '0.0.0.0', port: 0, shutdown_timeout_ms: 1_000, watch: false, allow_unauthenticated_network: true },
     newMcpServer: fixedServer,
     health: () => ({}),
     logger: silentLogger(),

@@ -35,7 +35,7 @@ backends:
 `,
       { file: '/srv/gw/gateway.yaml', env: {} },
     );
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 39400, shutdown_timeout_ms: 10_000, watch: true });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 39400, shutdown_timeout_ms: 10_000, watch: true, allow_unauthenticated_network: false });
     expect(config.meta_mcp.tool_prefix).toBe('');
     expect(config.backends.mem).toMatchObject({
       kind: 'stdio',

@@ -143,9 +143,85 @@ const ServerSection = z.strictObject({
   watch: z.boolean().default(true),
   /** Host header names accepted besides localhost (needed when binding beyond loopback). */
   allowed_hosts: z.array(z.string().min(1)).optional(),
-  /** Origin hostnames accepted besides localhost. */
+  /** Origins accepted besides the gateway's own (scheme://host[:port], compared exactly). */
   allowed_origins: z.array(z.string().min(1)).optional(),
+  /** A non-loopback bind without `auth` refuses to start unless this is true. */
+  allow_unauthenticated_network: z.boolean().default(false),
 });
+
+/** Bounds on what one client can make the gateway spend. Each has a default; each answers a clear error when hit. */
+const LimitsSection = z.strictObject({
+  /** search_tools `query` length, in characters. */
+  max_query_chars: int(1).default(1_000),
+  /** Live 2025-era sessions; past the cap the least recently used one is closed (its client gets 404 and re-initializes). */
+  max_sessions: int(1).default(1_000),
+  /** A 2025-era session with no request for this long is closed. */
+  session_idle_ms: int(1_000).default(10 * 60_000),
+  /** A request body must arrive within this time (slow senders are cut off with 408). */
+  body_timeout_ms: int(100).default(10_000),
+  /** Largest request body, in bytes (413 beyond). */
+  max_body_bytes: int(1_024).default(4 * 1024 * 1024),
+  /** Largest gateway.yaml or capability file, in bytes. */
+  max_file_bytes: int(1_024).default(1024 * 1024),
+});
+
+/** `server/tool` glob patterns: `*` matches any run of characters; `"*"` alone allows everything. */
+const AllowList = z.array(z.string().min(1)).min(1);
+
+const ApiKey = z
+  .strictObject({
+    /** Shown in logs and audit records; never the token. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]*$/, 'letters, digits, _ . @ and - only'),
+    /** The bearer token itself, normally from `${VAR}`. */
+    token: z.string().min(16, 'a token has at least 16 characters').optional(),
+    /** Hex SHA-256 of the token, so the file holds no secret. */
+    token_sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits')
+      .optional(),
+    allow: AllowList.default(['*']),
+    /** May use /admin/* (and, later, the dashboard). */
+    admin: z.boolean().default(false),
+    /** Calls of `invoke` this key may make per window (answered `rate_limited`, separate from a backend's own limit). */
+    rate_limit: RateLimit.optional(),
+  })
+  .superRefine((key, ctx) => {
+    if (!key.token === !key.token_sha256)
+      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of `token` or `token_sha256`' });
+  });
+
+/** OAuth 2.1 resource server: JWT access tokens from `issuer`, checked against its JWKS. */
+const OAuthSection = z.strictObject({
+  issuer: z.url({ protocol: /^https?$/ }),
+  /** The `aud` a token must carry (RFC 8707): this gateway's resource identifier. */
+  audience: z.string().min(1),
+  /** Defaults to the `jwks_uri` of the issuer's metadata. */
+  jwks_uri: z.url({ protocol: /^https?$/ }).optional(),
+  /** The resource URL served in /.well-known/oauth-protected-resource; defaults to `audience`. */
+  resource: z.string().min(1).optional(),
+  /** Token scope → the `server/tool` patterns it allows. A token's allow list is the union over its scopes. */
+  scopes: z.record(z.string().min(1), AllowList).default({}),
+  /** A token with this scope may use /admin/*. */
+  admin_scope: z.string().min(1).optional(),
+  /** The claim that names the caller in logs and audit records. */
+  name_claim: z.string().min(1).default('sub'),
+  rate_limit: RateLimit.optional(),
+});
+
+const AuthSection = z
+  .strictObject({
+    keys: z.array(ApiKey).default([]),
+    oauth: OAuthSection.optional(),
+  })
+  .superRefine((auth, ctx) => {
+    if (auth.keys.length === 0 && !auth.oauth) ctx.addIssue({ code: 'custom', path: [], message: 'give `keys`, `oauth`, or both' });
+    const seen = new Set<string>();
+    auth.keys.forEach((key, i) => {
+      if (seen.has(key.name))
+        ctx.addIssue({ code: 'custom', path: ['keys', i, 'name'], message: `the key name "${key.name}" is used twice` });
+      seen.add(key.name);
+    });
+  });
 
 const MetaSection = z.strictObject({
   tool_prefix: z
@@ -157,6 +233,9 @@ const MetaSection = z.strictObject({
 const TopLevelKeys = z.strictObject({
   server: ServerSection.default(ServerSection.parse({})),
   meta_mcp: MetaSection.default(MetaSection.parse({})),
+  limits: LimitsSection.default(LimitsSection.parse({})),
+  /** Absent: no authentication (allowed only on a loopback bind, or with server.allow_unauthenticated_network). */
+  auth: AuthSection.optional(),
   defaults: z.strictObject(FailsafeKeys).default({}),
   /** Folders of REST capability files (relative to the config file). */
   capability_dirs: z.array(z.string().min(1)).default(['capabilities']),
@@ -186,6 +265,10 @@ export const KNOWN_KEYS = {
   topLevel: Object.keys(TopLevelKeys.shape),
   server: Object.keys(ServerSection.shape),
   meta_mcp: Object.keys(MetaSection.shape),
+  limits: Object.keys(LimitsSection.shape),
+  auth: Object.keys(AuthSection.shape),
+  keys: Object.keys(ApiKey.shape),
+  oauth: Object.keys(OAuthSection.shape),
   defaults: Object.keys(FailsafeKeys),
   backend: Object.keys(BackendKeys.shape),
   rate_limit: Object.keys(RateLimit.shape),
@@ -196,3 +279,7 @@ export type GatewayConfig = z.output<typeof ConfigSchema>;
 export type BackendConfig = GatewayConfig['backends'][string];
 export type StdioBackendConfig = Extract<BackendConfig, { kind: 'stdio' }>;
 export type HttpBackendConfig = Extract<BackendConfig, { kind: 'http' }>;
+export type AuthConfig = NonNullable<GatewayConfig['auth']>;
+export type ApiKeyConfig = AuthConfig['keys'][number];
+export type OAuthConfig = NonNullable<AuthConfig['oauth']>;
+export type LimitsConfig = GatewayConfig['limits'];
