@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/server.js';
-import { connectClient, eventually, type FrontClient, fixtureBackend, fixturePath, startTestGateway } from './helpers.js';
+import { connectClient, errorOf, eventually, type FrontClient, fixtureBackend, fixturePath, startTestGateway } from './helpers.js';
 
 /** A failing backend is reported, never hidden; the gateway and the other backends keep serving. */
 
@@ -65,7 +65,7 @@ describe('a backend that cannot start', () => {
   it('gives an isError result for list_tools and invoke', async () => {
     const list = await client.call('list_tools', { server: 'broken' });
     expect(list.isError).toBe(true);
-    expect(list.structuredContent).toMatchObject({ error: { code: 'backend_unavailable', server: 'broken' } });
+    expect(errorOf(list)).toMatchObject({ code: 'backend_unavailable', server: 'broken' });
     const call = await client.call('invoke', { server: 'broken', tool: 'echo' });
     expect(call.isError).toBe(true);
     expect(text(call)).toContain('fixture refusing to start');
@@ -91,7 +91,7 @@ describe('a backend that dies or hangs during a call', () => {
     const pid1 = (await client.call('invoke', { server: 'crashy', tool: 'pid' })).structuredContent?.pid;
     const crashed = await client.call('invoke', { server: 'crashy', tool: 'echo', arguments: { message: 'boom' } });
     expect(crashed.isError).toBe(true);
-    expect(crashed.structuredContent).toMatchObject({ error: { code: 'backend_unavailable', server: 'crashy' } });
+    expect(errorOf(crashed)).toMatchObject({ code: 'backend_unavailable', server: 'crashy' });
     expect(text(crashed)).toContain('fixture crashing on purpose');
 
     const pid2 = (await client.call('invoke', { server: 'crashy', tool: 'pid' })).structuredContent?.pid;
@@ -104,7 +104,7 @@ describe('a backend that dies or hangs during a call', () => {
   it('timeout: isError "timed out", and a cancellation reaches the backend', async () => {
     const result = await client.call('invoke', { server: 'hangs', tool: 'slow', arguments: { ms: 10_000 } });
     expect(result.isError).toBe(true);
-    expect(result.structuredContent).toMatchObject({ error: { code: 'timeout', server: 'hangs' } });
+    expect(errorOf(result)).toMatchObject({ code: 'timeout', server: 'hangs' });
     expect(text(result)).toContain('timed out after 400 ms');
     await eventually(
       () => existsSync(join(dir, 'cancelled')) && readFileSync(join(dir, 'cancelled'), 'utf8').includes('cancelled'),
@@ -118,7 +118,7 @@ describe('a backend that dies or hangs during a call', () => {
   it('a backend JSON-RPC error becomes an isError result with its code', async () => {
     const result = await client.call('invoke', { server: 'rpcerror', tool: 'echo', arguments: { message: 'ok' } });
     expect(result.isError).toBe(true);
-    expect(result.structuredContent).toMatchObject({ error: { code: 'backend_error', server: 'rpcerror', rpcCode: -32603 } });
+    expect(errorOf(result)).toMatchObject({ code: 'backend_error', server: 'rpcerror', rpcCode: -32603 });
     expect(text(result)).toContain('deliberate JSON-RPC error');
   });
 });
@@ -142,7 +142,7 @@ describe('list_changed from a backend', () => {
       await eventually(async () => !(await find()), 'surprise_tool leaves the index again');
       // A removed tool is refused before anything is sent.
       const gone = await c.call('invoke', { server: 'changing', tool: 'surprise_tool' });
-      expect(gone.structuredContent).toMatchObject({ error: { code: 'unknown_tool' } });
+      expect(errorOf(gone)).toMatchObject({ code: 'unknown_tool' });
     } finally {
       await c.close();
       await lc.close();

@@ -26,7 +26,10 @@ export interface FrontClient {
   label: string;
   listToolNames(): Promise<string[]>;
   listToolsRaw(): Promise<Array<Record<string, unknown>>>;
-  /** tools/call without client-side result validation, as the gateway returned it. */
+  /**
+   * tools/call through the SDK's high-level callTool, which validates the result against the tool's
+   * outputSchema as SDK-based clients and the Inspector do (the tools were listed on connect, as clients do).
+   */
   call(
     name: string,
     args?: Record<string, unknown>,
@@ -52,12 +55,13 @@ export async function connectClient(kind: ClientKind, url: string): Promise<Fron
     const client = new ClientV1(info);
     const transport = new HttpTransportV1(new URL(url));
     await client.connect(transport);
+    await client.listTools(); // as real clients do; it also arms callTool's outputSchema validation
     return {
       label: kind,
       listToolNames: async () => (await client.listTools()).tools.map((t) => t.name),
       listToolsRaw: async () => (await client.listTools()).tools as Array<Record<string, unknown>>,
       call: async (name, args, options) =>
-        (await client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, CallToolResultSchema, {
+        (await client.callTool({ name, arguments: args ?? {} }, CallToolResultSchema, {
           signal: options?.signal,
           onprogress: options?.onprogress,
         })) as CallResult,
@@ -70,13 +74,14 @@ export async function connectClient(kind: ClientKind, url: string): Promise<Fron
   const client = new ClientV2(info, { versionNegotiation: { mode: kind === 'v2-2026' ? { pin: '2026-07-28' } : 'legacy' } });
   const transport = new HttpTransportV2(new URL(url));
   await client.connect(transport);
+  await client.listTools(); // as real clients do; it also arms callTool's outputSchema validation
   return {
     label: kind,
     listToolNames: async () => (await client.listTools()).tools.map((t) => t.name),
     listToolsRaw: async () => (await client.listTools()).tools as Array<Record<string, unknown>>,
     call: async (name, args, options) =>
-      (await client.request(
-        { method: 'tools/call', params: { name, arguments: args ?? {} } },
+      (await client.callTool(
+        { name, arguments: args ?? {} },
         {
           signal: options?.signal,
           onprogress: options?.onprogress,
@@ -84,6 +89,17 @@ export async function connectClient(kind: ClientKind, url: string): Promise<Fron
       )) as CallResult,
     close: () => client.close(),
   };
+}
+
+/** The error object of a meta-tool's isError result (its text is `{"error":{code, message, ...}}`), else undefined. */
+export function errorOf(result: CallResult): { code: string; message: string; [key: string]: unknown } | undefined {
+  if (!result.isError) return undefined;
+  const text = result.content?.find((c) => c.type === 'text')?.text;
+  try {
+    return (JSON.parse(String(text)) as { error?: { code: string; message: string } }).error;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Poll until `check` returns a truthy value (for effects that arrive asynchronously, e.g. list_changed). */

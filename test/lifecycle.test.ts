@@ -9,6 +9,7 @@ import type { RunningGateway } from '../src/server.js';
 import {
   type CallResult,
   connectClient,
+  errorOf,
   eventually,
   type FrontClient,
   fixtureBackend,
@@ -74,8 +75,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // ----------------------------------------------------------- MCP helpers ----
 
 const text = (result: CallResult) => String(result.content?.[0]?.text ?? '');
-const errorOf = (result: CallResult) =>
-  result.structuredContent?.error as { code: string; message: string; retry_after_ms?: number } | undefined;
 const pidOf = (result: CallResult) => result.structuredContent?.pid as number;
 
 interface ServerStatus {
@@ -501,7 +500,7 @@ describe('circuit breaker', () => {
     expect(Date.now() - started).toBeLessThan(500);
     expect(open.isError).toBe(true);
     expect(errorOf(open)?.code, text(open)).toBe('circuit_open');
-    const retryAfter = errorOf(open)?.retry_after_ms ?? 0;
+    const retryAfter = Number(errorOf(open)?.retry_after_ms ?? 0);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(1500);
     expect(text(open)).toMatch(/retry in \d+ s/);

@@ -9,6 +9,7 @@ import {
   CLIENT_KINDS,
   type ClientKind,
   connectClient,
+  errorOf,
   type FrontClient,
   fixtureBackend,
   fixturePath,
@@ -88,7 +89,7 @@ describe.each(CLIENT_KINDS)('meta-tools through a %s client', (kind: ClientKind)
   it('list_tools on an unknown server suggests the closest names', async () => {
     const result = await client.call('list_tools', { server: 'memroy' });
     expect(result.isError).toBe(true);
-    expect(result.structuredContent).toMatchObject({ error: { code: 'unknown_server', suggestions: ['memory'] } });
+    expect(errorOf(result)).toMatchObject({ code: 'unknown_server', suggestions: ['memory'] });
   });
 
   it('search_tools ranks the matching tool first and searches across backends', async () => {
@@ -155,21 +156,21 @@ describe.each(CLIENT_KINDS)('meta-tools through a %s client', (kind: ClientKind)
   it('invoke suggests servers and tools before anything is sent', async () => {
     const server = await client.call('invoke', { server: 'everythin', tool: 'echo' });
     expect(server.isError).toBe(true);
-    expect(server.structuredContent).toMatchObject({ error: { code: 'unknown_server', suggestions: ['everything'] } });
+    expect(errorOf(server)).toMatchObject({ code: 'unknown_server', suggestions: ['everything'] });
 
     const tool = await client.call('invoke', { server: 'fixture', tool: 'ecoh', arguments: { message: 'x' } });
     expect(tool.isError).toBe(true);
-    expect(tool.structuredContent).toMatchObject({ error: { code: 'unknown_tool', suggestions: ['echo'] } });
-    expect((tool.content?.[0] as { text: string }).text).toContain('Did you mean "echo"');
+    expect(errorOf(tool)).toMatchObject({ code: 'unknown_tool', suggestions: ['echo'] });
+    expect(errorOf(tool)?.message).toContain('Did you mean "echo"');
 
     const elsewhere = await client.call('invoke', { server: 'fixture', tool: 'read_graph' });
-    expect(elsewhere.structuredContent).toMatchObject({ error: { code: 'unknown_tool', available_on: ['memory'] } });
+    expect(errorOf(elsewhere)).toMatchObject({ code: 'unknown_tool', available_on: ['memory'] });
   });
 
   it('rejects bad meta-tool arguments with a clear isError result', async () => {
     const result = await client.call('invoke', { tool: 'echo' });
     expect(result.isError).toBe(true);
-    expect(result.structuredContent).toMatchObject({ error: { code: 'invalid_arguments' } });
+    expect(errorOf(result)).toMatchObject({ code: 'invalid_arguments' });
     expect((result.content?.[0] as { text: string }).text).toContain('server');
   });
 

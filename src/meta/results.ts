@@ -16,11 +16,12 @@ export type ErrorCode =
   | 'rate_limited'
   | 'circuit_open';
 
-/** An isError result a model can act on: a short sentence, plus a machine-readable error object. */
+/**
+ * An isError result a model can act on: `{"error":{"code","message",...details}}` as its text.
+ * No structuredContent: an error is not the output a meta-tool's outputSchema declares, and SDK clients
+ * (v1 `callTool`, the Inspector) validate any structuredContent against that schema, even on an error,
+ * and throw -32602 instead of showing the error. They exempt isError results from carrying it.
+ */
 export function failure(code: ErrorCode, message: string, details: Record<string, unknown> = {}): CallToolResult {
-  return {
-    isError: true,
-    content: [{ type: 'text', text: message }],
-    structuredContent: { error: { code, message, ...details } },
-  };
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: { code, message, ...details } }) }] };
 }
