@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evalSearch, loadDatasets, sharedDir } from '../bench/eval-search.js';
 import { presentHit, trimDescription } from '../src/search/present.js';
 import { rank, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { compactSchema } from '../src/search/schema-compact.js';
 import { stem } from '../src/search/stem.js';
 import { synonymsOf } from '../src/search/synonyms.js';
 import { tokenize } from '../src/search/tokenize.js';
@@ -291,6 +292,144 @@ describe('ToolIndex', () => {
     index.replaceServer('bing-cn-mcp', zhTools);
     const q = 'read the contents of a file';
     expect(index.search(q).map((h) => `${h.server}/${h.tool}`)).toEqual(rank(q, all).map((h) => `${h.server}/${h.tool}`));
+  });
+});
+
+describe('ToolIndex.search filter (per-caller views)', () => {
+  const index = new ToolIndex();
+  index.replaceServer('filesystem', fsTools);
+  index.replaceServer('github', ghTools);
+  const ids = (hits: { server: string; tool: string }[]) => hits.map((h) => `${h.server}/${h.tool}`);
+  const noWrite = (_server: string, tool: string) => tool !== 'write_file';
+
+  it('never returns a rejected tool, by words, exact name, server/name or name prefix', () => {
+    expect(ids(index.search('create a new file or overwrite it'))).toContain('filesystem/write_file');
+    for (const q of ['create a new file or overwrite it', 'write_file', 'filesystem/write_file', 'write_fi', 'write file']) {
+      expect(ids(index.search(q, { filter: noWrite }))).not.toContain('filesystem/write_file');
+    }
+  });
+  it('lets a rejected tool take no slot of the limit', () => {
+    const q = 'create a new file or overwrite it';
+    const unfiltered = ids(index.search(q, { limit: 10 }));
+    expect(unfiltered[0]).toBe('filesystem/write_file');
+    expect(unfiltered.length).toBeGreaterThan(2);
+    expect(ids(index.search(q, { limit: 2, filter: noWrite }))).toEqual(unfiltered.slice(1, 3));
+  });
+  it('combines with server and asks about each tool at most once per search', () => {
+    const asked: string[] = [];
+    const hits = index.search('file contents repository', {
+      server: 'github',
+      filter: (server, tool) => {
+        asked.push(`${server}/${tool}`);
+        return tool !== 'get_file_contents';
+      },
+    });
+    expect(ids(hits)).toContain('github/search_repositories');
+    expect(ids(hits)).not.toContain('github/get_file_contents');
+    expect(hits.every((h) => h.server === 'github')).toBe(true);
+    expect(new Set(asked).size).toBe(asked.length);
+    expect(asked.every((a) => a.startsWith('github/'))).toBe(true);
+    expect(index.search('write_file', { filter: () => false })).toEqual([]);
+  });
+  it('leaves the index sound when the filter throws', () => {
+    const q = 'read the contents of a file';
+    const before = index.search(q);
+    let tools = 0;
+    index.search(q, { filter: () => ++tools > 0 });
+    expect(tools).toBeGreaterThan(2);
+    for (let n = 0; n < tools; n++) {
+      // throw on the n-th tool asked about, so partial scores are left at different points
+      let asked = 0;
+      const filter = () => {
+        if (asked++ === n) throw new Error('boom');
+        return true;
+      };
+      expect(() => index.search(q, { filter })).toThrow('boom');
+      expect(index.search(q)).toEqual(before);
+    }
+  });
+});
+
+describe('compactSchema', () => {
+  // filesystem's edit_file input schema as server-filesystem 2025.x lists it
+  const editFile = {
+    type: 'object',
+    properties: {
+      path: { type: 'string' },
+      edits: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            oldText: { type: 'string', description: 'Text to search for - must match exactly' },
+            newText: { type: 'string', description: 'Text to replace with' },
+          },
+          required: ['oldText', 'newText'],
+          additionalProperties: false,
+        },
+      },
+      dryRun: { default: false, description: 'Preview changes using git-style diff format', type: 'boolean' },
+    },
+    required: ['path', 'edits'],
+    $schema: 'http://json-schema.org/draft-07/schema#',
+  };
+  const deepFreeze = <T>(x: T): T => {
+    if (x && typeof x === 'object') for (const v of Object.values(x)) deepFreeze(v);
+    return Object.freeze(x);
+  };
+
+  it('drops $schema and $comment at every level and keeps everything a caller needs', () => {
+    const input = deepFreeze(structuredClone(editFile));
+    const out = compactSchema(input);
+    const { $schema: _, ...rest } = editFile;
+    expect(out).toEqual(rest);
+    expect(input).toEqual(editFile); // not mutated (and frozen: a write would have thrown)
+    const nested = compactSchema({
+      $schema: 'x',
+      $comment: 'why',
+      anyOf: [
+        { $comment: 'a', type: 'string', format: 'uri' },
+        { $schema: 'y', type: 'null' },
+      ],
+      $defs: { p: { $comment: 'b', enum: ['a', 'b'] } },
+    });
+    expect(nested).toEqual({ anyOf: [{ type: 'string', format: 'uri' }, { type: 'null' }], $defs: { p: { enum: ['a', 'b'] } } });
+  });
+  it('keeps a property named $schema and data that looks like keywords', () => {
+    const schema = {
+      type: 'object',
+      properties: { $schema: { type: 'string' }, $comment: { type: 'string' } },
+      required: ['$schema'],
+      default: { $schema: 'kept' },
+      examples: [{ $comment: 'kept' }],
+      additionalProperties: false,
+    };
+    expect(compactSchema(schema)).toEqual(schema);
+  });
+  it('keeps a "__proto__" property as a property', () => {
+    const schema = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string","$schema":"x"}}}');
+    const out = compactSchema(schema) as { properties: Record<string, unknown> };
+    expect(Object.keys(out.properties)).toEqual(['__proto__']);
+    expect(JSON.stringify(out)).toBe('{"type":"object","properties":{"__proto__":{"type":"string"}}}');
+  });
+  it('passes through what is not a schema object', () => {
+    expect(compactSchema(true)).toBe(true);
+    expect(compactSchema(undefined)).toBe(undefined);
+  });
+  it.skipIf(!existsSync(new URL('real-tools/', sharedDir())))("shrinks the real reference servers' schemas by their $schema only", () => {
+    const dir = new URL('real-tools/', sharedDir());
+    let before = 0;
+    let after = 0;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+      for (const t of JSON.parse(readFileSync(new URL(f, dir), 'utf8')).tools) {
+        const a = JSON.stringify(t.inputSchema);
+        const b = JSON.stringify(compactSchema(t.inputSchema));
+        before += a.length;
+        after += b.length;
+        expect(b).toBe(a.replace(/,?"\$schema":"[^"]*"/g, '').replace('{,', '{'));
+      }
+    }
+    expect(after).toBeLessThan(before);
   });
 });
 

@@ -45,6 +45,11 @@ export interface SearchHit {
 export interface SearchOptions {
   limit?: number;
   server?: string;
+  /**
+   * Only tools this accepts are scored and returned (a per-caller view): a rejected tool never
+   * appears and never takes one of the `limit` slots. Called at most once per tool per search.
+   */
+  filter?: (server: string, tool: string) => boolean;
 }
 
 const FIELDS = ['name', 'title', 'description', 'params', 'paramDescriptions', 'server', 'serverDescription'] as const;
@@ -181,6 +186,9 @@ export class ToolIndex {
   private term1 = new Float64Array(0);
   private sum = new Float64Array(0);
   private matched = new Float64Array(0);
+  /** per-search filter answers: 0 not asked yet, 1 accepted, 2 rejected; `decided` lists the asked ids */
+  private verdict = new Uint8Array(0);
+  private readonly decided: number[] = [];
 
   constructor(config: Partial<RankConfig> = {}) {
     this.cfg = { ...DEFAULT_CONFIG, ...config };
@@ -269,20 +277,17 @@ export class ToolIndex {
     const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_LIMIT));
     const q = query.trim();
     if (q === '' || limit === 0 || this.docs.size === 0) return [];
-    const serverFilter = options.server;
-    const accept = serverFilter === undefined ? undefined : (id: number) => this.docs.get(id)?.server === serverFilter;
-    const ok = (id: number): boolean => this.docs.has(id) && (accept === undefined || accept(id));
-
     this.ensureBuffers();
+    const accept = this.acceptor(options);
+    const ok = (id: number): boolean => this.docs.has(id) && (accept === undefined || accept(id));
     const touched: number[] = [];
-    const { ideal, coordTotal } = this.scoreQuery(q, touched, accept);
-    const sum = this.sum;
-    const matched = this.matched;
-    const coord = this.cfg.coord;
-    const raw = (id: number): number => (sum[id]! > 0 ? sum[id]! * (matched[id]! / coordTotal) ** coord : 0);
-    const norm = (x: number): number => (ideal > 0 ? Math.min(1, x / ideal) : 0);
-
+    const { sum, matched } = this;
     try {
+      const { ideal, coordTotal } = this.scoreQuery(q, touched, accept);
+      const coord = this.cfg.coord;
+      const raw = (id: number): number => (sum[id]! > 0 ? sum[id]! * (matched[id]! / coordTotal) ** coord : 0);
+      const norm = (x: number): number => (ideal > 0 ? Math.min(1, x / ideal) : 0);
+
       // Name matches first: exact name or server/name, the same words as a name, then name prefixes.
       const out: Ranked[] = [];
       const seen = new Set<number>();
@@ -327,12 +332,39 @@ export class ToolIndex {
         const doc = this.docs.get(r.id)!;
         return { server: doc.server, tool: doc.name, score: round3(r.score), doc };
       });
+    } catch (error) {
+      // A throwing filter can leave partial scores anywhere in the buffers: clear them whole.
+      for (const buffer of [this.term0, this.term1, sum, matched]) buffer.fill(0);
+      throw error;
     } finally {
       for (const id of touched) {
         sum[id] = 0;
         matched[id] = 0;
       }
+      for (const id of this.decided) this.verdict[id] = 0;
+      this.decided.length = 0;
     }
+  }
+
+  /**
+   * The per-search document test for `server` and `filter`, or undefined when everything is accepted.
+   * The caller's filter is asked once per tool and its answer kept in `verdict` for this search: a
+   * query word's postings visit a tool once per field, and prefix/typo variants visit it again.
+   */
+  private acceptor(options: SearchOptions): ((id: number) => boolean) | undefined {
+    const { server, filter } = options;
+    if (server === undefined && filter === undefined) return undefined;
+    const { docs, verdict, decided } = this;
+    return (id: number): boolean => {
+      const v = verdict[id]!;
+      if (v !== 0) return v === 1;
+      const doc = docs.get(id);
+      const yes =
+        doc !== undefined && (server === undefined || doc.server === server) && (filter === undefined || filter(doc.server, doc.name));
+      verdict[id] = yes ? 1 : 2;
+      decided.push(id);
+      return yes;
+    };
   }
 
   /** Ids of the tools whose lowercased name starts with `prefix`. */
@@ -409,6 +441,7 @@ export class ToolIndex {
     this.term1 = new Float64Array(size);
     this.sum = new Float64Array(size);
     this.matched = new Float64Array(size);
+    this.verdict = new Uint8Array(size);
   }
 
   /** BM25 of one query term (with its prefix and typo variants) into `into`; returns the touched ids. */
