@@ -9,6 +9,8 @@ import { createHttpApp } from './http/app.js';
 import { type Logger, silentLogger } from './log.js';
 import { metaToolDefinitions } from './meta/definitions.js';
 import { metaServerFactory } from './meta/server.js';
+import { LOCAL_USER } from './access/principal.js';
+import { AuditLog } from './observe/audit.js';
 import { ToolIndex } from './search/rank.js';
 import { loadCapabilitySources } from './capabilities/sources.js';
 
@@ -57,9 +59,11 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
   pool.apply(config.backends, capabilities.sources);
 
   let definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
+  const audit = new AuditLog(logger);
+  const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, audit }, () => definitions);
   const http = createHttpApp({
     server: config.server,
-    newMcpServer: metaServerFactory({ pool, index }, () => definitions),
+    newMcpServer: () => newMetaServer(() => LOCAL_USER),
     health: () => ({
       status: pool.degraded() ? 'degraded' : 'ok',
       backends: Object.fromEntries(pool.all().map((b) => [b.name, b.status().state])),

@@ -10,6 +10,7 @@ import {
   type ClientKind,
   connectClient,
   errorOf,
+  eventually,
   type FrontClient,
   fixtureBackend,
   fixturePath,
@@ -67,7 +68,12 @@ describe.each(CLIENT_KINDS)('meta-tools through a %s client', (kind: ClientKind)
   });
 
   it('list_servers reports every backend with state and tool count', async () => {
-    const result = await client.call('list_servers');
+    // A backend still starting after list_servers' short wait is shown as `starting`; it becomes ready.
+    const result = await eventually(async () => {
+      const answer = await client.call('list_servers');
+      const listed = answer.structuredContent?.servers as Array<Record<string, unknown>>;
+      return listed.every((s) => s.state === 'ready') && answer;
+    }, 'every backend ready');
     expect(result.isError).toBeFalsy();
     const servers = result.structuredContent?.servers as Array<Record<string, unknown>>;
     expect(servers.map((s) => s.name)).toEqual(['fixture', 'paged', 'memory', 'everything']);

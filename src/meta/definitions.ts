@@ -11,13 +11,13 @@ export const ListServersInput = z.object({});
 export const ListToolsInput = z.object({ server: z.string().min(1).describe('Server name') });
 export const SearchToolsInput = z.object({
   query: z.string().min(1).describe('What you want to do, in words'),
-  limit: z.number().int().min(1).max(50).optional().describe('Max results (default 8)'),
+  limit: z.number().int().min(1).max(50).optional().describe('Max results (default 5)'),
   server: z.string().min(1).optional().describe('Only this server'),
 });
 export const InvokeInput = z.object({
-  server: z.string().min(1),
-  tool: z.string().min(1),
-  arguments: z.record(z.string(), z.unknown()).optional().describe("The tool's arguments"),
+  server: z.string().min(1).describe('Server name, as in search results'),
+  tool: z.string().min(1).describe('Tool name on that server'),
+  arguments: z.record(z.string(), z.unknown()).optional().describe("Arguments matching the tool's inputSchema"),
 });
 
 export const META_TOOL_NAMES = ['list_servers', 'list_tools', 'search_tools', 'invoke'] as const;
@@ -86,12 +86,12 @@ export function metaToolDefinitions(prefix: string, serverNames: string[]): Reco
       name: `${prefix}search_tools`,
       description: `Search the tools of every server (${servers}) by what you want done. Returns the best matches with input schemas; call one with ${prefix}invoke.`,
       inputSchema: inputSchema(SearchToolsInput),
-      outputSchema: outputSchema({ results: array, unavailable: { type: 'array', items: { type: 'string' } } }, ['results']),
+      outputSchema: outputSchema({ results: array, unavailable: array }, ['results']),
       annotations: { readOnlyHint: true },
     },
     invoke: {
       name: `${prefix}invoke`,
-      description: `Call a server's tool with arguments matching its inputSchema (from ${prefix}search_tools or ${prefix}list_tools).`,
+      description: `Call a tool found with ${prefix}search_tools or ${prefix}list_tools.`,
       inputSchema: inputSchema(InvokeInput),
     },
   };

@@ -1,18 +1,32 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
-import { BusyError, CircuitOpenError, RateLimitedError } from '../sources/failsafes.js';
-import type { BackendPool } from '../backends/pool.js';
-import { BackendUnavailableError, CallTimeoutError, ConnectionLostError, describeError, type ToolSource } from '../sources/source.js';
-import type { ToolIndex } from '../search/rank.js';
+import type { z } from 'zod';
+import type { Principal } from '../access/principal.js';
+import type { CatalogView } from '../access/view.js';
+import type { LimitsConfig } from '../config/schema.js';
+import type { AuditLog } from '../observe/audit.js';
 import { trimDescription } from '../search/present.js';
+import { compactSchema } from '../search/schema-compact.js';
 import { suggest } from '../search/suggest.js';
+import { BusyError, CircuitOpenError, RateLimitedError } from '../sources/failsafes.js';
+import {
+  BackendUnavailableError,
+  CallTimeoutError,
+  ConnectionLostError,
+  describeError,
+  type SourceStatus,
+  type ToolSource,
+} from '../sources/source.js';
 import type { InvokeInput, ListToolsInput, SearchToolsInput } from './definitions.js';
 import { failure, structured } from './results.js';
-import type { z } from 'zod';
 
-/** What the meta-tools work with: the backend pool and the search index over its cached tools. */
-export interface MetaContext {
-  pool: BackendPool;
-  index: ToolIndex;
+/** What one meta-tool call works with: the caller's view of the catalog and the gateway's bounds. */
+export interface MetaCall {
+  view: CatalogView;
+  limits: LimitsConfig;
+  audit: AuditLog;
+  /** The caller's own limit on invoke; answers ms until a call is admitted, or undefined. */
+  invokeLimiter?: { check(principal: Principal): number | undefined };
+  forward: ForwardOptions;
 }
 
 /** What an `invoke` carries from the front request to the backend. */
@@ -21,52 +35,54 @@ export interface ForwardOptions {
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
-const DEFAULT_SEARCH_LIMIT = 8;
+export const DEFAULT_SEARCH_LIMIT = 5;
+/**
+ * How long list_servers and search_tools wait for backends whose tools were never listed. Past it they
+ * answer from what is indexed and name the rest as unavailable with their state; the starts go on.
+ */
+export const CATALOG_WAIT_MS = 750;
 /** Reserved key every 2026-era server stamps on its results; ours replaces the backend's. */
 const SERVER_INFO_META_KEY = 'io.modelcontextprotocol/serverInfo';
 
-export async function listServers({ pool }: MetaContext): Promise<CallToolResult> {
-  return structured({ servers: await serverStatuses(pool) });
+export async function listServers({ view }: MetaCall): Promise<CallToolResult> {
+  await view.catalog(undefined, { waitMs: CATALOG_WAIT_MS });
+  return structured({ servers: view.sources().map((source) => view.status(source)) });
 }
 
-/** Statuses after every backend was asked for its tool list (so counts are real, errors current). */
-async function serverStatuses(pool: BackendPool) {
-  await pool.catalog();
-  return pool.all().map((b) => b.status());
-}
-
-export async function listTools({ pool }: MetaContext, args: z.infer<typeof ListToolsInput>): Promise<CallToolResult> {
-  const backend = pool.get(args.server);
-  if (!backend) return unknownServer(pool, args.server);
+export async function listTools({ view }: MetaCall, args: z.infer<typeof ListToolsInput>): Promise<CallToolResult> {
+  const source = view.get(args.server);
+  if (!source) return unknownServer(view, args.server);
   try {
-    const tools = await backend.listTools();
-    return structured({
-      server: backend.name,
-      tools: tools.map((t) => ({ name: t.name, ...(t.description ? { description: t.description } : {}), inputSchema: t.inputSchema })),
-    });
+    const tools = view.visibleTools(source, await source.listTools());
+    return structured({ server: source.name, tools: tools.map(presentTool) });
   } catch (error) {
-    return unavailable(error, backend);
+    return unavailable(error, source);
   }
 }
 
-export async function searchTools({ pool, index }: MetaContext, args: z.infer<typeof SearchToolsInput>): Promise<CallToolResult> {
+export async function searchTools({ view, limits }: MetaCall, args: z.infer<typeof SearchToolsInput>): Promise<CallToolResult> {
+  if (args.query.length > limits.max_query_chars) {
+    return failure('invalid_arguments', `The query has ${args.query.length} characters; the limit is ${limits.max_query_chars}.`);
+  }
   let only: ToolSource[] | undefined;
   if (args.server) {
-    const backend = pool.get(args.server);
-    if (!backend) return unknownServer(pool, args.server);
-    only = [backend];
+    const source = view.get(args.server);
+    if (!source) return unknownServer(view, args.server);
+    only = [source];
   }
-  // Backends whose tools were never listed are started now; the index follows their lists.
-  const catalog = await pool.catalog(only);
-  const unavailableServers = catalog.filter((e) => 'error' in e && !e.source.cachedTools).map((e) => e.source.name);
-  const hits = index.search(args.query, { limit: args.limit ?? DEFAULT_SEARCH_LIMIT, server: args.server });
+  // Backends never listed are started; what is not listed within the wait is named, and keeps starting.
+  const catalog = await view.catalog(only, { waitMs: CATALOG_WAIT_MS });
+  const unavailableServers = catalog
+    .filter((entry) => 'error' in entry && !entry.source.cachedTools)
+    .map((entry) => unavailableEntry(view.status(entry.source), 'error' in entry ? entry.error : undefined));
+  const hits = view.search(args.query, { limit: args.limit ?? DEFAULT_SEARCH_LIMIT, server: args.server });
   const data: Record<string, unknown> = {
     results: hits.map((hit) => ({
       server: hit.server,
       tool: hit.tool,
       ...(hit.doc.description ? { description: trimDescription(hit.doc.description) } : {}),
       score: hit.score,
-      inputSchema: hit.doc.inputSchema ?? { type: 'object' },
+      inputSchema: compactSchema(hit.doc.inputSchema ?? { type: 'object' }),
     })),
   };
   if (unavailableServers.length > 0) data.unavailable = unavailableServers;
@@ -76,45 +92,96 @@ export async function searchTools({ pool, index }: MetaContext, args: z.infer<ty
   return structured(data);
 }
 
-export async function invoke({ pool }: MetaContext, args: z.infer<typeof InvokeInput>, options: ForwardOptions): Promise<CallToolResult> {
-  const backend = pool.get(args.server);
-  if (!backend) return unknownServer(pool, args.server, args.tool);
-
-  // Check the name against the tool list BEFORE anything is sent.
-  let tools: readonly Tool[];
+export async function invoke(call: MetaCall, args: z.infer<typeof InvokeInput>): Promise<CallToolResult> {
+  const started = performance.now();
+  let outcome = 'ok';
   try {
-    tools = await backend.listTools();
+    const result = await forward(call, args);
+    outcome = result.isError ? (errorCode(result) ?? 'tool_error') : 'ok';
+    return result;
   } catch (error) {
-    return unavailable(error, backend);
-  }
-  if (!tools.some((t) => t.name === args.tool)) return unknownTool(pool, backend, tools, args.tool);
-
-  try {
-    const result = await backend.callTool(args.tool, args.arguments, options);
-    return withoutBackendServerInfo(result);
-  } catch (error) {
-    if (options.signal?.aborted) throw error; // the client cancelled; nobody is waiting for a result
-    return forwardFailure(error, backend);
+    outcome = call.forward.signal?.aborted ? 'cancelled' : 'gateway_error';
+    throw error;
+  } finally {
+    call.audit.record({
+      time: new Date().toISOString(),
+      key: call.view.principal.name,
+      server: args.server,
+      tool: args.tool,
+      outcome,
+      duration_ms: Math.round(performance.now() - started),
+      arg_bytes: args.arguments === undefined ? 0 : Buffer.byteLength(JSON.stringify(args.arguments)),
+    });
   }
 }
 
-function forwardFailure(error: unknown, backend: ToolSource): CallToolResult {
-  if (error instanceof BackendUnavailableError) return unavailable(error, backend);
-  if (error instanceof BusyError) return failure('busy', error.message, { server: backend.name });
-  if (error instanceof RateLimitedError)
-    return failure('rate_limited', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
-  if (error instanceof CircuitOpenError)
-    return failure('circuit_open', error.message, { server: backend.name, retry_after_ms: error.retryAfterMs });
-  if (error instanceof CallTimeoutError) return failure('timeout', error.message, { server: backend.name });
-  if (error instanceof ConnectionLostError) return failure('backend_unavailable', error.message, { server: backend.name });
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'number') {
-    return failure('backend_error', `${backend.name} answered with an error: ${describeError(error)}`, {
-      server: backend.name,
-      rpcCode: code,
+async function forward({ view, invokeLimiter, forward: options }: MetaCall, args: z.infer<typeof InvokeInput>): Promise<CallToolResult> {
+  const retryAfterMs = invokeLimiter?.check(view.principal);
+  if (retryAfterMs !== undefined) {
+    return failure('rate_limited', `Your key's invoke rate limit is reached; retry in ${Math.ceil(retryAfterMs / 1000)} s.`, {
+      limit: 'key',
+      retry_after_ms: retryAfterMs,
     });
   }
-  return failure('backend_error', `${backend.name} failed: ${describeError(error)}`, { server: backend.name });
+  const source = view.get(args.server);
+  if (!source) return unknownServer(view, args.server, args.tool);
+
+  // Check the name against the (visible) tool list BEFORE anything is sent.
+  let tools: readonly Tool[];
+  try {
+    tools = view.visibleTools(source, await source.listTools());
+  } catch (error) {
+    return unavailable(error, source);
+  }
+  if (!tools.some((t) => t.name === args.tool)) return unknownTool(view, source, tools, args.tool);
+
+  try {
+    const result = await source.callTool(args.tool, args.arguments, options);
+    return withoutBackendServerInfo(result);
+  } catch (error) {
+    if (options.signal?.aborted) throw error; // the client cancelled; nobody is waiting for a result
+    return forwardFailure(error, source);
+  }
+}
+
+function forwardFailure(error: unknown, source: ToolSource): CallToolResult {
+  const server = source.name;
+  if (error instanceof BackendUnavailableError) return unavailable(error, source);
+  if (error instanceof BusyError) return failure('busy', error.message, { server });
+  if (error instanceof RateLimitedError)
+    return failure('rate_limited', error.message, { server, limit: 'backend', retry_after_ms: error.retryAfterMs });
+  if (error instanceof CircuitOpenError) return failure('circuit_open', error.message, { server, retry_after_ms: error.retryAfterMs });
+  if (error instanceof CallTimeoutError) return failure('timeout', error.message, { server });
+  if (error instanceof ConnectionLostError) return failure('backend_unavailable', error.message, { server });
+  if (error instanceof Error && error.name === 'InvalidArgumentsError') return failure('invalid_arguments', error.message, { server });
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'number') {
+    return failure('backend_error', `${server} answered with an error: ${describeError(error)}`, { server, rpcCode: code });
+  }
+  return failure('backend_error', `${server} failed: ${describeError(error)}`, { server });
+}
+
+/** A tool as list_tools shows it: what a model needs to choose and call it. */
+function presentTool(tool: Tool) {
+  return {
+    name: tool.name,
+    ...(tool.description ? { description: tool.description } : {}),
+    inputSchema: compactSchema(tool.inputSchema),
+  };
+}
+
+function unavailableEntry(status: SourceStatus, error: string | undefined) {
+  return { server: status.name, state: status.state, ...(error ? { error } : {}) };
+}
+
+function errorCode(result: CallToolResult): string | undefined {
+  const first = result.content?.[0];
+  if (first?.type !== 'text' || !first.text.startsWith('{"error":')) return undefined;
+  try {
+    return (JSON.parse(first.text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
 }
 
 function withoutBackendServerInfo(result: CallToolResult): CallToolResult {
@@ -125,44 +192,38 @@ function withoutBackendServerInfo(result: CallToolResult): CallToolResult {
   return Object.keys(rest).length > 0 ? { ...withoutMeta, _meta: rest } : withoutMeta;
 }
 
-function unknownServer(pool: BackendPool, server: string, tool?: string): CallToolResult {
-  const suggestions = suggest(server, pool.names());
+function unknownServer(view: CatalogView, server: string, tool?: string): CallToolResult {
+  const names = view.names();
+  const suggestions = suggest(server, names);
   // A model sometimes puts the tool name in `server`; say where that name lives if we know.
-  const owners = tool === undefined ? ownersOf(pool, server) : [];
+  const owners = tool === undefined ? view.ownersOf(server) : [];
   const hint = suggestions.length > 0 ? ` Did you mean ${quoteList(suggestions)}?` : '';
   const ownerHint = owners.length > 0 ? ` "${server}" is a tool on ${quoteList(owners)}.` : '';
-  return failure('unknown_server', `Unknown server "${server}".${hint}${ownerHint} Servers: ${quoteList(pool.names())}.`, {
+  const known = names.length > 0 ? ` Servers: ${quoteList(names)}.` : ' No server is available to you.';
+  return failure('unknown_server', `Unknown server "${server}".${hint}${ownerHint}${known}`, {
     suggestions,
     ...(owners.length > 0 ? { tool_on: owners } : {}),
   });
 }
 
-function unknownTool(pool: BackendPool, backend: ToolSource, tools: readonly Tool[], tool: string): CallToolResult {
+function unknownTool(view: CatalogView, source: ToolSource, tools: readonly Tool[], tool: string): CallToolResult {
   const suggestions = suggest(
     tool,
     tools.map((t) => t.name),
   );
-  const elsewhere = ownersOf(pool, tool).filter((name) => name !== backend.name);
+  const elsewhere = view.ownersOf(tool).filter((name) => name !== source.name);
   const hint = suggestions.length > 0 ? ` Did you mean ${quoteList(suggestions)}?` : '';
   const other = elsewhere.length > 0 ? ` A tool named "${tool}" exists on ${quoteList(elsewhere)}.` : '';
-  return failure('unknown_tool', `Server "${backend.name}" has no tool "${tool}".${hint}${other}`, {
+  return failure('unknown_tool', `Server "${source.name}" has no tool "${tool}".${hint}${other}`, {
     suggestions,
     ...(elsewhere.length > 0 ? { available_on: elsewhere } : {}),
   });
 }
 
-/** Servers whose cached tool list has a tool of exactly this name (nothing is started to find out). */
-function ownersOf(pool: BackendPool, tool: string): string[] {
-  return pool
-    .all()
-    .filter((b) => b.cachedTools?.some((t) => t.name === tool))
-    .map((b) => b.name);
-}
-
-function unavailable(error: unknown, backend: ToolSource): CallToolResult {
+function unavailable(error: unknown, source: ToolSource): CallToolResult {
   const reason = error instanceof BackendUnavailableError ? error.reason : describeError(error);
-  return failure('backend_unavailable', `Server "${backend.name}" is unavailable: ${reason}. The next request retries it.`, {
-    server: backend.name,
+  return failure('backend_unavailable', `Server "${source.name}" is unavailable: ${reason}. The next request retries it.`, {
+    server: source.name,
   });
 }
 

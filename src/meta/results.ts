@@ -1,8 +1,18 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
+import { redact } from '../secrets/redact.js';
 
-/** A meta-tool result: structuredContent, and the same JSON as text for clients that read only text. */
+/**
+ * A meta-tool result: structuredContent, and the same JSON as text (Claude Code and others give the
+ * model only the text). Text the gateway writes passes redact(): a backend's stderr tail or error body
+ * may hold a secret from the config.
+ */
 export function structured(data: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(data) }], structuredContent: data };
+  const text = JSON.stringify(data);
+  const clean = redact(text);
+  return {
+    content: [{ type: 'text', text: clean }],
+    structuredContent: clean === text ? data : (JSON.parse(clean) as Record<string, unknown>),
+  };
 }
 
 export type ErrorCode =
@@ -23,5 +33,5 @@ export type ErrorCode =
  * and throw -32602 instead of showing the error. They exempt isError results from carrying it.
  */
 export function failure(code: ErrorCode, message: string, details: Record<string, unknown> = {}): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: { code, message, ...details } }) }] };
+  return { isError: true, content: [{ type: 'text', text: redact(JSON.stringify({ error: { code, message, ...details } })) }] };
 }

@@ -1,79 +1,84 @@
-import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type ServerContext, type Tool } from '@modelcontextprotocol/server';
-import type { z } from 'zod';
-import { InvokeInput, ListServersInput, ListToolsInput, META_TOOL_NAMES, type MetaToolName, SearchToolsInput } from './definitions.js';
-import { type ForwardOptions, invoke, listServers, listTools, type MetaContext, searchTools } from './handlers.js';
+import { ProtocolError, ProtocolErrorCode, Server, type ServerContext, type Tool } from '@modelcontextprotocol/server';
+import type { Principal } from '../access/principal.js';
+import { CatalogView } from '../access/view.js';
+import type { BackendPool } from '../backends/pool.js';
+import type { LimitsConfig } from '../config/schema.js';
+import type { AuditLog } from '../observe/audit.js';
+import type { ToolIndex } from '../search/rank.js';
+import { META_TOOL_NAMES, type MetaToolName } from './definitions.js';
+import type { ForwardOptions, MetaCall } from './handlers.js';
 import { failure } from './results.js';
+import { META_TOOLS } from './tools.js';
 
 export const GATEWAY_INFO = { name: 'meta-mcp-gateway', version: '0.1.0' };
 
-const inputs: Record<MetaToolName, z.ZodType> = {
-  list_servers: ListServersInput,
-  list_tools: ListToolsInput,
-  search_tools: SearchToolsInput,
-  invoke: InvokeInput,
-};
+/** What every meta-tool server shares; `limits` is read per call, so a reload applies at once. */
+export interface MetaDeps {
+  pool: BackendPool;
+  index: ToolIndex;
+  limits: () => LimitsConfig;
+  audit: AuditLog;
+  invokeLimiter?: MetaCall['invokeLimiter'];
+}
 
 /**
  * Builds the MCP server the front endpoint serves: a low-level SDK Server (cheap to create per
- * request) whose tools/list is the four meta-tools and whose tools/call dispatches to the handlers.
- * The low-level Server is used because invoke must return the backend's result untouched.
+ * request) whose tools/list is the four meta-tools and whose tools/call runs them over the caller's
+ * view of the catalog. `principal` answers who sent the request being served (a 2025 session asks it
+ * per request). The low-level Server is used because invoke must return the backend's result untouched.
  */
-export function metaServerFactory(context: MetaContext, currentDefinitions: () => Record<MetaToolName, Tool>): () => Server {
+export function metaServerFactory(
+  deps: MetaDeps,
+  currentDefinitions: () => Record<MetaToolName, Tool>,
+): (principal: () => Principal) => Server {
   // Derived once per definitions object; they change only on a config reload, and a long-lived
   // 2025 session must see the new ones, so handlers read them per call rather than per server.
   let definitions: Record<MetaToolName, Tool> | undefined;
-  let view = { tools: [] as Tool[], byWireName: new Map<string, MetaToolName>() };
+  let served = { tools: [] as Tool[], byWireName: new Map<string, MetaToolName>() };
   const current = () => {
     const latest = currentDefinitions();
     if (latest !== definitions) {
       definitions = latest;
-      view = {
+      served = {
         tools: META_TOOL_NAMES.map((name) => latest[name]),
         byWireName: new Map(META_TOOL_NAMES.map((name) => [latest[name].name, name])),
       };
     }
-    return view;
+    return served;
   };
 
-  return () => {
-    const [, , search, invoke] = current().tools.map((t) => t.name);
+  return (principal) => {
+    const wire = currentDefinitions();
     const server = new Server(GATEWAY_INFO, {
       capabilities: { tools: { listChanged: true } },
-      instructions: `This gateway fronts several MCP servers. Use ${search} to find a tool for a task, then ${invoke} it with the exact server and tool names.`,
+      instructions: `This gateway fronts several MCP servers. Use ${wire.search_tools.name} to find a tool for a task, then ${wire.invoke.name} it with the exact server and tool names.`,
     });
     server.setRequestHandler('tools/list', () => ({ tools: current().tools }));
     server.setRequestHandler('tools/call', async (request, ctx) => {
       const name = current().byWireName.get(request.params.name);
       if (!name) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
-      const parsed = inputs[name].safeParse(request.params.arguments ?? {});
+      const tool = META_TOOLS[name];
+      const parsed = tool.input.safeParse(request.params.arguments ?? {});
       if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
         return failure('invalid_arguments', `Invalid arguments for ${request.params.name}: ${problems}`);
       }
-      return dispatch(name, context, parsed.data, ctx);
-    });
-    return server;
-  };
-}
-
-/** `args` has passed the zod schema of `name`. */
-async function dispatch(name: MetaToolName, context: MetaContext, args: unknown, ctx: ServerContext): Promise<CallToolResult> {
-  switch (name) {
-    case 'list_servers':
-      return listServers(context);
-    case 'list_tools':
-      return listTools(context, args as z.infer<typeof ListToolsInput>);
-    case 'search_tools':
-      return searchTools(context, args as z.infer<typeof SearchToolsInput>);
-    case 'invoke': {
       const forward = progressForwarding(ctx);
+      const call: MetaCall = {
+        view: new CatalogView(deps.pool, deps.index, principal()),
+        limits: deps.limits(),
+        audit: deps.audit,
+        invokeLimiter: deps.invokeLimiter,
+        forward: forward.options,
+      };
       try {
-        return await invoke(context, args as z.infer<typeof InvokeInput>, forward.options);
+        return await tool.run(parsed.data, call);
       } finally {
         await forward.flush();
       }
-    }
-  }
+    });
+    return server;
+  };
 }
 
 /** Relay the backend's progress to the front client, when the client asked for progress. */
