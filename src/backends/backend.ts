@@ -48,6 +48,8 @@ export class Backend implements ToolSource {
   private headerMirrored = new Map<string, Tool>();
   private connection?: Connection;
   private starting?: Promise<Connection>;
+  /** Aborts the start under way (its connect timeout, or a stop() that arrives mid-start). */
+  private startAbort?: AbortController;
   /** The current process's last stderr lines; each start gets a fresh list (crash reports keep theirs). */
   private stderrTail: string[] = [];
   private readonly tails = new WeakMap<Connection, string[]>();
@@ -176,14 +178,22 @@ export class Backend implements ToolSource {
     return error;
   }
 
+  restartDelayMs(): number {
+    return this.connection ? 0 : Math.max(0, this.nextStartAt - Date.now());
+  }
+
   /** The last lines the stdio child wrote to stderr (for error messages). */
   recentStderr(): string {
     return this.stderrTail.join('\n');
   }
 
-  /** Stop the backend (its tool list stays cached). */
+  /** Stop the backend (its tool list stays cached); a start under way is abandoned, its processes ended. */
   async stop(): Promise<void> {
     clearTimeout(this.idleTimer);
+    if (this.starting) {
+      this.startAbort?.abort(new StoppedWhileStarting());
+      await this.starting.catch(() => {});
+    }
     const connection = this.connection;
     this.connection = undefined;
     if (this.state !== 'error') this.state = 'idle';
@@ -208,6 +218,7 @@ export class Backend implements ToolSource {
     this.stderrTail = tail;
     const timeoutMs = this.config.connectTimeoutMs;
     const timer = new AbortController();
+    this.startAbort = timer;
     const timeout = setTimeout(() => timer.abort(new Error(`timed out after ${timeoutMs} ms while starting and listing tools`)), timeoutMs);
     // Each attempt has its own identity, so a late close event from an old connection is ignored.
     const attempt: { connection?: Connection } = {};
@@ -244,6 +255,10 @@ export class Backend implements ToolSource {
         throw error;
       }
     } catch (error) {
+      if (timer.signal.reason instanceof StoppedWhileStarting) {
+        this.state = 'idle';
+        throw new BackendUnavailableError(this.name, timer.signal.reason.message);
+      }
       const reason = timer.signal.aborted ? (timer.signal.reason as Error).message : describeError(error);
       const tail = this.recentStderr();
       this.lastError = tail ? `${reason}; stderr: ${lastChars(tail, 500)}` : reason;
@@ -252,6 +267,7 @@ export class Backend implements ToolSource {
       throw new BackendUnavailableError(this.name, this.lastError);
     } finally {
       clearTimeout(timeout);
+      this.startAbort = undefined;
     }
   }
 
@@ -304,6 +320,12 @@ export class Backend implements ToolSource {
     this.toolsByName = new Map(tools.toReversed().map((t) => [t.name, t]));
     this.headerMirrored = new Map(tools.filter(declaresHeaderParameters).map((t) => [t.name, { ...t, outputSchema: undefined }]));
     this.deps.onToolsChanged(this);
+  }
+}
+
+class StoppedWhileStarting extends Error {
+  constructor() {
+    super('stopped while starting');
   }
 }
 

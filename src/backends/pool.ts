@@ -1,16 +1,16 @@
-import type { Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { Backend } from './backend.js';
 import { BackendWatchdog } from './process.js';
-import { BackendUnavailableError, type ToolSource } from '../sources/source.js';
+import type { ToolSource } from '../sources/source.js';
+import { CatalogFetcher, type CatalogEntry } from './catalog.js';
+
+export type { CatalogEntry } from './catalog.js';
 
 /** How many backends start at once when a request needs every tool list. */
 const START_CONCURRENCY = 4;
 /** A replaced or removed source may finish its calls in flight for this long before it is stopped. */
 const RETIRE_GRACE_MS = 30_000;
-
-export type CatalogEntry = { source: ToolSource; tools: readonly Tool[] } | { source: ToolSource; error: string };
 
 export interface PoolDeps {
   logger: Logger;
@@ -30,6 +30,7 @@ export interface PoolChanges {
 export class BackendPool {
   private sources = new Map<string, ToolSource>();
   private readonly watchdog = new BackendWatchdog();
+  private readonly fetcher = new CatalogFetcher(START_CONCURRENCY, (source) => this.sources.get(source.name) === source);
 
   constructor(private readonly deps: PoolDeps) {}
 
@@ -88,26 +89,14 @@ export class BackendPool {
   }
 
   /**
-   * Every source's tool list: cached lists as they are, the others fetched by starting their
-   * backends in parallel (bounded). A backend that fails is returned with its error, never as "no tools".
+   * Every source's tool list (or those in `only`). Cached lists come back as they are; a source backing
+   * off after a failure comes back at once with state `error` and its error; the others are started
+   * in the background, 4 at a time, one shared start per source. A source whose list is not known
+   * within `waitMs` comes back with state `starting` while its start goes on (without `waitMs`, every
+   * start is waited for). A source that fails is returned with its error, never as "no tools".
    */
-  async catalog(only?: ToolSource[]): Promise<CatalogEntry[]> {
-    const sources = only ?? this.all();
-    const entries: CatalogEntry[] = new Array(sources.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < sources.length) {
-        const i = next++;
-        const source = sources[i]!;
-        try {
-          entries[i] = { source, tools: await source.listTools() };
-        } catch (error) {
-          entries[i] = { source, error: error instanceof BackendUnavailableError ? error.reason : String(error) };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, sources.length) }, worker));
-    return entries;
+  catalog(only?: ToolSource[], options: { waitMs?: number } = {}): Promise<CatalogEntry[]> {
+    return this.fetcher.fetch(only ?? this.all(), options.waitMs);
   }
 
   /** Resolves when no call is in flight, or after `timeoutMs`. */

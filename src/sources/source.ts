@@ -16,6 +16,11 @@ export interface ToolSource {
   status(): SourceStatus;
   /** The tool list, from the cache or by starting the source. Throws BackendUnavailableError. */
   listTools(): Promise<readonly Tool[]>;
+  /**
+   * While a source that failed backs off: milliseconds until it may be started again (listTools
+   * rejects at once until then). 0 when a start may be tried now. Sources that cannot fail to start omit it.
+   */
+  restartDelayMs?(): number;
   /** One tools/call; the result comes back as the source produced it. Throws the errors below. */
   callTool(name: string, args: Record<string, unknown> | undefined, options?: CallOptions): Promise<CallToolResult>;
   stop(): Promise<void>;
