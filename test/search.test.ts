@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evalSearch, loadDatasets, sharedDir } from '../bench/eval-search.js';
 import { presentHit, trimDescription } from '../src/search/present.js';
-import { rank, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { LexicalScorer, rank, type Scorer, type ToolDoc, ToolIndex, toolDoc } from '../src/search/rank.js';
+import { fuse } from '../src/search/scorer.js';
 import { compactSchema } from '../src/search/schema-compact.js';
 import { stem } from '../src/search/stem.js';
 import { synonymsOf } from '../src/search/synonyms.js';
@@ -292,6 +293,76 @@ describe('ToolIndex', () => {
     index.replaceServer('bing-cn-mcp', zhTools);
     const q = 'read the contents of a file';
     expect(index.search(q).map((h) => `${h.server}/${h.tool}`)).toEqual(rank(q, all).map((h) => `${h.server}/${h.tool}`));
+  });
+});
+
+describe('scorer seam', () => {
+  /** Scores tools whose name contains `word` 1, others nothing: stands in for a semantic scorer. */
+  class NameContains implements Scorer {
+    private readonly names = new Map<number, string>();
+    constructor(private readonly word: string) {}
+    add(id: number, doc: ToolDoc) {
+      this.names.set(id, doc.name);
+    }
+    remove(id: number) {
+      this.names.delete(id);
+    }
+    flush() {}
+    score(_query: string, accept: ((id: number) => boolean) | undefined) {
+      const ids = [...this.names].filter(([id, n]) => n.includes(this.word) && (!accept || accept(id))).map(([id]) => id);
+      return { ids, get: (id: number) => (ids.includes(id) ? 1 : 0) };
+    }
+  }
+  it('fuses scorers as a weighted mean, with a prior', () => {
+    const a = { ids: [1, 2], get: (id: number) => (id === 1 ? 1 : id === 2 ? 0.5 : 0) };
+    const b = { ids: [2, 3], get: (id: number) => (id === 2 ? 1 : id === 3 ? 0.2 : 0) };
+    const f = fuse([
+      { scores: a, weight: 3 },
+      { scores: b, weight: 1 },
+    ]);
+    expect([...f.ids].sort()).toEqual([1, 2, 3]);
+    expect(f.get(1)).toBeCloseTo(0.75);
+    expect(f.get(2)).toBeCloseTo(0.625);
+    expect(f.get(3)).toBeCloseTo(0.05);
+    expect(f.get(4)).toBe(0);
+    expect(fuse([{ scores: a, weight: 1 }])).toBe(a);
+    expect(fuse([{ scores: a, weight: 1 }], (id) => (id === 1 ? 0.5 : 1)).get(1)).toBe(0.5);
+  });
+  it('ranks with the scorers given to ToolIndex, lexical by default', () => {
+    const q = 'read the contents of a file';
+    const lexicalOnly = new ToolIndex({}, [{ scorer: new LexicalScorer(), weight: 1 }]);
+    const fused = new ToolIndex({}, [
+      { scorer: new LexicalScorer(), weight: 1 },
+      { scorer: new NameContains('issue'), weight: 1 },
+    ]);
+    for (const index of [lexicalOnly, fused]) {
+      index.replaceServer('filesystem', fsTools);
+      index.replaceServer('github', ghTools);
+    }
+    expect(lexicalOnly.search(q).map((h) => h.tool)).toEqual(rank(q, [...fsTools, ...ghTools]).map((h) => h.tool));
+    expect(fused.search(q)[0]?.tool).toBe('create_issue');
+    expect(fused.search(q, { filter: (_s, t) => t !== 'create_issue' }).some((h) => h.tool === 'create_issue')).toBe(false);
+  });
+  it('maps a backend tool definition to a ToolDoc', () => {
+    const tool = {
+      name: 'read_text_file',
+      description: 'Read a file',
+      inputSchema: { type: 'object' as const, properties: { path: { type: 'string' } } },
+      annotations: { title: 'Read Text File', readOnlyHint: true },
+    };
+    expect(toolDoc({ name: 'filesystem', description: 'Local files' }, tool)).toEqual({
+      server: 'filesystem',
+      serverDescription: 'Local files',
+      name: 'read_text_file',
+      title: 'Read Text File',
+      description: 'Read a file',
+      inputSchema: tool.inputSchema,
+    });
+    expect(toolDoc({ name: 'x' }, { name: 't', title: 'Own title', annotations: { title: 'Other' } })).toEqual({
+      server: 'x',
+      name: 't',
+      title: 'Own title',
+    });
   });
 });
 
