@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallTimeoutError } from '../src/sources/source.js';
 import { formatCapabilityProblem, loadCapabilityDirs } from '../src/capabilities/load.js';
 import { CapabilitySource } from '../src/capabilities/source.js';
+import { InvalidArgumentsError } from '../src/capabilities/validate.js';
 import { loadCapabilitySources } from '../src/capabilities/sources.js';
 import { repoRoot } from './helpers.js';
 
@@ -149,9 +150,12 @@ async function load(files: Record<string, string>, env: NodeJS.ProcessEnv = {}) 
   return { dir, ...result, messages: result.problems.map(formatCapabilityProblem) };
 }
 
-/** One valid file → its source (the env is where ${VAR}s are read at call time). */
-async function sourceFrom(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<CapabilitySource> {
-  const loaded = await load({ 'tool.yaml': yaml }, env);
+/**
+ * One valid file → its source (the env is where ${VAR}s are read at call time). The test server is on
+ * loopback, which the network policy refuses by default: the file opts in, unless `policy` is 'default'.
+ */
+async function sourceFrom(yaml: string, env: NodeJS.ProcessEnv = {}, policy: 'opt-in' | 'default' = 'opt-in'): Promise<CapabilitySource> {
+  const loaded = await load({ 'tool.yaml': policy === 'opt-in' ? `allow_private_network: true\n${yaml.trimStart()}` : yaml }, env);
   expect(loaded.messages).toEqual([]);
   expect(loaded.groups).toHaveLength(1);
   return new CapabilitySource(loaded.groups[0]!, { env: { BASE: server.url, ...env } });
@@ -256,7 +260,7 @@ describe('capability files: validation', () => {
     ]);
   });
 
-  it('reads sub-folders, skips dot-files and non-YAML, and treats a missing folder as empty', async () => {
+  it('reads the folder only (not its sub-folders), skips dot-files and non-YAML, and treats a missing folder as empty', async () => {
     const tool = (name: string) => `name: ${name}\ndescription: d\nrequest: { url: "https://example.com" }\n`;
     const loaded = await load({
       'top.yml': tool('top'),
@@ -266,7 +270,11 @@ describe('capability files: validation', () => {
     });
     expect(loaded.messages).toEqual([]);
     expect(loaded.groups[0]!.server).toBe('capabilities');
-    expect(loaded.groups[0]!.tools.map((t) => t.name).sort()).toEqual(['inner', 'top']);
+    expect(loaded.groups[0]!.tools.map((t) => t.name).sort()).toEqual(['top']);
+    // A sub-folder is loaded when it is listed itself; a folder listed twice is read once.
+    const both = await loadCapabilityDirs([loaded.dir, join(loaded.dir, 'nested', 'deep'), `${loaded.dir}/.`], {});
+    expect(both.problems).toEqual([]);
+    expect(both.groups[0]!.tools.map((t) => t.name).sort()).toEqual(['inner', 'top']);
     const missing = await loadCapabilityDirs([join(loaded.dir, 'does-not-exist')]);
     expect(missing).toEqual({ groups: [], problems: [], warnings: [] });
   });
@@ -284,8 +292,10 @@ describe('capability files: validation', () => {
     expect(loaded.problems).toEqual([`${join(dir, 'b.yaml')}:4:1: bogus: unknown key`]);
   });
 
-  it('validates every shipped example in capabilities/', async () => {
-    const loaded = await loadCapabilityDirs([join(repoRoot, 'capabilities')], {});
+  it('loads no network tool from capabilities/ by default, and validates every example in capabilities/examples/', async () => {
+    const offline = await loadCapabilityDirs([join(repoRoot, 'capabilities')], {});
+    expect(offline).toEqual({ groups: [], problems: [], warnings: [] });
+    const loaded = await loadCapabilityDirs([join(repoRoot, 'capabilities'), join(repoRoot, 'capabilities', 'examples')], {});
     expect(loaded.problems.map(formatCapabilityProblem)).toEqual([]);
     const tools = loaded.groups.flatMap((g) => g.tools);
     expect(tools.map((t) => t.name).sort()).toEqual(
@@ -320,9 +330,9 @@ request:
 `);
     const result = await source.callTool('get_item', { id: 'a b/c?d#e', path: '@scope/pkg name' });
     expect(echoed(result).url).toBe('/echo/items/a%20b%2Fc%3Fd%23e/raw/@scope/pkg%20name');
-    const missing = await source.callTool('get_item', { path: 'x' });
-    expect(missing.isError).toBe(true);
-    expect(text(missing)).toBe('capabilities/get_item: missing required argument: id; nothing was sent');
+    const missing = await source.callTool('get_item', { path: 'x' }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(InvalidArgumentsError);
+    expect((missing as Error).message).toBe('invalid arguments for capabilities/get_item: id: is required; nothing was sent');
   });
 
   it('sends only the query parameters given, lists comma-joined or exploded, constants, and defaults', async () => {
@@ -503,14 +513,14 @@ tools:
       const everything = JSON.stringify(result);
       expect(everything).not.toContain(SECRET);
       expect(everything).not.toContain(Buffer.from(`robot:${SECRET}`).toString('base64'));
-      expect(everything).toContain('[REDACTED]');
+      expect(everything).toContain('«redacted:API_TOKEN»');
 
       // A failing request prints its URL: with the api key masked.
       const down = await sourceFrom(`name: who\ndescription: d\nrequest: { url: "http://127.0.0.1:${closedPort}/down" }\n${auth}\n`, env);
       const failed = await down.callTool('who', {});
       expect(failed.isError).toBe(true);
       expect(text(failed)).toMatch(
-        new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/down(\\?api_key=\\*\\*\\*)? failed: fetch failed: .*ECONNREFUSED`),
+        new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/down(\\?api_key=\\*\\*\\*)? failed: connect ECONNREFUSED`),
       );
       if (label === 'api_key query') expect(text(failed)).toContain('?api_key=*** failed');
       expect(JSON.stringify(failed)).not.toContain(SECRET);
@@ -536,7 +546,7 @@ tools:
       );
       const result = await source.callTool('t', {});
       expect(text(result)).toMatch(
-        new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/bot\\$\\{BOT_TOKEN\\}/send failed: fetch failed: .*ECONNREFUSED`),
+        new RegExp(`^GET http://127\\.0\\.0\\.1:${closedPort}/bot\\$\\{BOT_TOKEN\\}/send failed: connect ECONNREFUSED`),
       );
       expect(JSON.stringify(result)).not.toContain('bot-secret-123');
     });
@@ -634,7 +644,7 @@ tools:
     );
     const landed = echoed(await same.callTool('r', {}));
     expect(landed.url).toBe('/echo/landed');
-    expect(landed.headers.authorization).toBe('Bearer [REDACTED]');
+    expect(landed.headers.authorization).toBe('Bearer «redacted:API_TOKEN»');
 
     const cross = await sourceFrom(
       `name: r\ndescription: d\nrequest: { url: "\${BASE}/redirect", query: { to: "${other.url}/echo/elsewhere" } }\nauth: { type: bearer, token: "\${API_TOKEN}" }\nheaders: { X-Custom-Key: "\${API_TOKEN}", X-Plain: kept }\n`,

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { getAt, lazyLocator, type Locate, parseLocated, readMappingQuickly } from '../config/yaml-text.js';
-import { join, relative } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ToolAnnotations } from '@modelcontextprotocol/client';
 import type { z } from 'zod';
 import { type ConfigProblem, formatProblem } from '../config/load.js';
@@ -38,8 +38,19 @@ export interface CapabilityDefinition {
   timeoutMs: number;
   response: { path?: string; fields?: string[]; maxChars: number };
   annotations: ToolAnnotations;
+  /** The file's allow_private_network: may call loopback and private addresses. */
+  allowPrivateNetwork: boolean;
+  /** The file's failsafe keys; the rest are the gateway's defaults. Calls of one file share one CallGuard. */
+  failsafes: CapabilityFailsafes;
   /** Where it was defined (not part of the fingerprint). */
   file: string;
+}
+
+export interface CapabilityFailsafes {
+  maxConcurrent?: number;
+  maxQueue?: number;
+  rateLimit?: { calls: number; perMs: number };
+  breaker?: { failures?: number; resetMs?: number };
 }
 
 /** The tools of one server name, from every file that names it. */
@@ -53,6 +64,14 @@ export interface CapabilityGroup {
 export interface CapabilityProblem extends ConfigProblem {
   file: string;
 }
+
+/** Limits on what the loader reads (from gateway.yaml `limits`). */
+export interface CapabilityLoadOptions {
+  /** A larger file is skipped with a problem (limits.max_file_bytes). Default 1 MiB. */
+  maxFileBytes?: number;
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
 
 export interface CapabilityLoad {
   groups: CapabilityGroup[];
@@ -69,15 +88,22 @@ export function formatCapabilityProblem(p: CapabilityProblem): string {
 const YAML_FILE = /\.ya?ml$/i;
 
 /**
- * Read every *.yaml / *.yml file under the folders (recursively; names starting with "." are skipped,
+ * Read every *.yaml / *.yml file directly in the folders (not in sub-folders, so a folder such as
+ * capabilities/examples is loaded only when it is listed itself; names starting with "." are skipped,
  * so editors' temporary files are too), validate each, and group the tools by server name.
  * A missing folder has no tools. An invalid file is reported and skipped; this never throws for
  * invalid content, so a reload can decide to keep the running config.
  */
-export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv = process.env): Promise<CapabilityLoad> {
+export async function loadCapabilityDirs(
+  dirs: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  options: CapabilityLoadOptions = {},
+): Promise<CapabilityLoad> {
   const problems: CapabilityProblem[] = [];
   const files: string[] = [];
-  for (const dir of dirs) files.push(...(await listYamlFiles(dir, problems)));
+  // A folder listed twice (or as ./x and x) is read once.
+  const unique = new Map(dirs.map((d) => [resolve(d), d]));
+  for (const dir of unique.values()) files.push(...(await listYamlFiles(dir, problems)));
 
   const groups = new Map<string, CapabilityGroup>();
   /** Where each tool name was first defined, per server: for duplicate errors naming both places (the line only then). */
@@ -85,7 +111,7 @@ export async function loadCapabilityDirs(dirs: string[], env: NodeJS.ProcessEnv 
   const descriptionFrom = new Map<string, string>();
 
   for (const file of files) {
-    const parsed = await parseCapabilityFile(file);
+    const parsed = await parseCapabilityFile(file, options.maxFileBytes);
     if ('problems' in parsed) {
       problems.push(...parsed.problems);
       continue;
@@ -172,16 +198,10 @@ async function listYamlFiles(dir: string, problems: CapabilityProblem[]): Promis
     problems.push({ file: dir, path: '', message: 'a capability folder must be a directory' });
     return [];
   }
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const entries = await readdir(dir, { withFileTypes: true });
   return entries
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && YAML_FILE.test(e.name))
-    .map((e) => join(e.parentPath ?? (e as { path?: string }).path ?? dir, e.name))
-    .filter(
-      (path) =>
-        !relative(dir, path)
-          .split(/[\\/]/)
-          .some((part) => part.startsWith('.')),
-    )
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && YAML_FILE.test(e.name) && !e.name.startsWith('.'))
+    .map((e) => join(dir, e.name))
     .sort();
 }
 
@@ -189,10 +209,16 @@ export type ParsedCapabilityFile =
   | { problems: CapabilityProblem[] }
   | { server: string; serverDescription?: string; definitions: CapabilityDefinition[]; list: boolean; locate: Locate };
 
-/** Read and validate one file. Problems carry the file, the YAML path and line:col. */
-export async function parseCapabilityFile(file: string): Promise<ParsedCapabilityFile> {
+/** Read and validate one file. Problems carry the file, the YAML path and line:col. A file over maxFileBytes is not read. */
+export async function parseCapabilityFile(file: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): Promise<ParsedCapabilityFile> {
   let text: string;
   try {
+    const { size } = await stat(file);
+    if (size > maxFileBytes) {
+      return {
+        problems: [{ file, path: '', message: `the file is ${size} bytes, over limits.max_file_bytes (${maxFileBytes}); it was skipped` }],
+      };
+    }
     text = await readFile(file, 'utf8');
   } catch (error) {
     return { problems: [{ file, path: '', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }] };
@@ -262,6 +288,20 @@ function normalize(tool: ToolEntry, file: CapabilityFile, path: string): Capabil
       maxChars: tool.response?.max_chars ?? DEFAULT_MAX_CHARS,
     },
     annotations: { ...(title !== undefined ? { title } : {}), ...annotationsFor(request.method), ...hints },
+    allowPrivateNetwork: file.allow_private_network === true,
+    failsafes: {
+      ...(file.max_concurrent !== undefined ? { maxConcurrent: file.max_concurrent } : {}),
+      ...(file.max_queue !== undefined ? { maxQueue: file.max_queue } : {}),
+      ...(file.rate_limit !== undefined ? { rateLimit: { calls: file.rate_limit.calls, perMs: file.rate_limit.per_ms } } : {}),
+      ...(file.circuit_breaker !== undefined
+        ? {
+            breaker: {
+              ...(file.circuit_breaker.failures !== undefined ? { failures: file.circuit_breaker.failures } : {}),
+              ...(file.circuit_breaker.reset_ms !== undefined ? { resetMs: file.circuit_breaker.reset_ms } : {}),
+            },
+          }
+        : {}),
+    },
     file: path,
   };
 }
@@ -331,12 +371,26 @@ export function leftoverTarget(def: CapabilityDefinition): 'query' | 'body' | 'n
 // Problems: zod issues → file:line:col: path: message
 
 const TOOL_KEYS = ['name', 'title', 'description', 'input', 'request', 'auth', 'timeout_ms', 'response', 'annotations'];
-const FILE_KEYS = ['server', 'server_description', 'base_url', 'headers', 'auth', 'timeout_ms'];
+const FILE_KEYS = [
+  'server',
+  'server_description',
+  'base_url',
+  'headers',
+  'auth',
+  'timeout_ms',
+  'allow_private_network',
+  'max_concurrent',
+  'max_queue',
+  'rate_limit',
+  'circuit_breaker',
+];
 const KNOWN_KEYS: Record<string, string[]> = {
   request: ['method', 'url', 'query', 'headers', 'body', 'body_format'],
   response: ['path', 'fields', 'max_chars'],
   annotations: ['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'],
   auth: ['type', 'token', 'in', 'name', 'value', 'prefix', 'username', 'password'],
+  rate_limit: ['calls', 'per_ms'],
+  circuit_breaker: ['failures', 'reset_ms'],
 };
 
 function knownKeysAt(path: (string | number)[], raw: unknown): string[] {

@@ -1,11 +1,26 @@
 import { type CapabilityDefinition, leftoverTarget, usedArguments } from './load.js';
-import { parseTemplate, type RenderContext, render, renderForDisplay, urlComponent, valueToText, wholeArgument } from './template.js';
+import {
+  envIn,
+  parseTemplate,
+  type RenderContext,
+  render,
+  renderForDisplay,
+  urlComponent,
+  valueToText,
+  wholeArgument,
+} from './template.js';
+import type { ArgumentProblem } from './validate.js';
 
-/** The arguments do not fit the tool (a required one is missing, a URL does not parse): nothing was sent. */
+/**
+ * The arguments do not fit the tool (a required one is missing, a URL does not parse, a value would
+ * leave the tool's origin or climb its path): nothing was sent. The source turns it into InvalidArgumentsError.
+ */
 export class ArgumentError extends Error {
-  constructor(message: string) {
+  readonly problems: ArgumentProblem[];
+  constructor(message: string, path = '(arguments)') {
     super(message);
     this.name = 'ArgumentError';
+    this.problems = [{ path, message }];
   }
 }
 
@@ -16,8 +31,8 @@ export interface PreparedRequest {
   displayUrl: string;
   headers: Headers;
   body?: string;
-  /** Every value that came from the environment (and a basic-auth token): scrubbed from anything returned. */
-  secrets: Set<string>;
+  /** Every value that came from the environment (and a basic-auth token) → its variable's name: redacted from anything returned. */
+  secrets: Map<string, string>;
 }
 
 export const USER_AGENT = 'meta-mcp-gateway (REST capability)';
@@ -33,10 +48,14 @@ export function prepareRequest(def: CapabilityDefinition, given: Record<string, 
   const missing = required.filter((name) => args[name] === undefined || args[name] === null);
   if (missing.length > 0) throw new ArgumentError(`missing required argument${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
 
-  const secrets = new Set<string>();
+  const secrets = new Map<string, string>();
   const ctx: RenderContext = { args, env, secrets };
 
-  // URL with its path parameters (percent-encoded).
+  // URL with its path parameters (percent-encoded). No value may climb the path: `..` or an encoded dot or slash.
+  for (const name of pathArguments(def.url)) {
+    const bad = climbingValue(args[name]);
+    if (bad !== undefined) throw new ArgumentError(`"${bad}" is not allowed in a URL path ("." and ".." segments, %2e, %2f and %5c)`, name);
+  }
   const displayBase = renderForDisplay(def.url, args, urlComponent);
   const rendered = render(def.url, ctx, urlComponent);
   if (rendered === undefined) throw new ArgumentError(`an argument of the URL is missing: ${displayBase}`);
@@ -47,6 +66,9 @@ export function prepareRequest(def: CapabilityDefinition, given: Record<string, 
     throw new ArgumentError(`the URL is not valid: ${displayBase}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ArgumentError(`the URL must be http or https: ${displayBase}`);
+  // The arguments may choose the path, never the server: checked before any credential is attached.
+  const origin = templateOrigin(def.url, env);
+  if (url.origin !== origin) throw new ArgumentError(`the arguments would send the request to ${url.origin} instead of ${origin}`);
   const masked = new Set<string>();
 
   // Query: the given templates, or (for body-less methods without `query`) the leftover arguments.
@@ -84,7 +106,7 @@ export function prepareRequest(def: CapabilityDefinition, given: Record<string, 
     if (auth.type === 'bearer') headers.set('authorization', `Bearer ${value(auth.token)}`);
     else if (auth.type === 'basic') {
       const token = Buffer.from(`${value(auth.username)}:${value(auth.password)}`).toString('base64');
-      secrets.add(token);
+      secrets.set(token, envIn(auth.password)[0] ?? 'password');
       headers.set('authorization', `Basic ${token}`);
     } else if (auth.in === 'header') headers.set(auth.name, `${auth.prefix ?? ''}${value(auth.value)}`);
     else {
@@ -161,11 +183,44 @@ function renderBody(template: unknown, ctx: RenderContext): unknown {
 }
 
 /** The display base (env references as written) with the real query string, masked where secret. */
-function displayUrl(url: URL, displayBase: string, masked: Set<string>, secrets: Set<string>): string {
+function displayUrl(url: URL, displayBase: string, masked: Set<string>, secrets: Map<string, string>): string {
   const base = displayBase.replace(/[?#].*$/, '');
   const params = new URLSearchParams();
-  const secret = (value: string) => [...secrets].some((s) => value.includes(s));
+  const secret = (value: string) => [...secrets.keys()].some((s) => value.includes(s));
   for (const [name, value] of url.searchParams) params.append(name, masked.has(name) || secret(value) ? '***' : value);
   const query = params.toString().replaceAll('%2A%2A%2A', '***');
   return query ? `${base}?${query}` : base;
+}
+
+/** The arguments placed in the URL's path (before its query or fragment). */
+export function pathArguments(template: string): string[] {
+  const names: string[] = [];
+  for (const s of parseTemplate(template)) {
+    if (s.kind === 'text' && /[?#]/.test(s.text)) break;
+    if (s.kind === 'arg') names.push(s.name);
+  }
+  return names;
+}
+
+/** The part of a path value that could climb or re-root the path, or undefined when it is harmless. */
+function climbingValue(value: unknown): string | undefined {
+  for (const item of Array.isArray(value) ? value : [value]) {
+    if (item === undefined || item === null) continue;
+    const text = valueToText(item);
+    const encoded = /%(2e|2f|5c)/i.exec(text);
+    if (encoded) return encoded[0];
+    const dots = text.split(/[\\/]/).find((part) => part === '.' || part === '..');
+    if (dots !== undefined) return dots;
+  }
+  return undefined;
+}
+
+/** The origin a tool's URL has whatever its arguments are: every argument stood in for by a plain word. */
+function templateOrigin(template: string, env: NodeJS.ProcessEnv): string {
+  const anyArgument = new Proxy({}, { get: () => 'x' }) as Record<string, unknown>;
+  try {
+    return new URL(render(template, { args: anyArgument, env }, urlComponent)!).origin;
+  } catch {
+    throw new ArgumentError('the URL is not valid without its arguments');
+  }
 }

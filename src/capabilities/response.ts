@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { CallToolResult } from '@modelcontextprotocol/client';
+import { redact } from '../secrets/redact.js';
 import { getPath, parsePath, pickFields } from './json-path.js';
 import type { CapabilityDefinition } from './load.js';
 
@@ -107,12 +108,16 @@ export function trimBody(text: string): string {
   return t.length > ERROR_BODY_CHARS ? `${t.slice(0, ERROR_BODY_CHARS)}…` : t;
 }
 
-/** Replace every secret (an environment value the request used) in a result, however it got there. */
-export function scrubResult(result: CallToolResult, secrets: Set<string>): CallToolResult {
-  const list = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  if (list.length === 0) return result;
+/**
+ * Replace every secret in a result, however it got there (an API that echoes the token): the values
+ * registered with the gateway's redaction (secrets/redact.ts) and the request's own environment
+ * values (value → variable), each as «redacted:NAME».
+ */
+export function scrubResult(result: CallToolResult, secrets: Map<string, string>): CallToolResult {
+  const list = [...secrets].filter(([value]) => value.length >= 4).sort((a, b) => b[0].length - a[0].length);
   const scrub = (value: unknown): unknown => {
-    if (typeof value === 'string') return list.reduce((text, secret) => text.split(secret).join('[REDACTED]'), value);
+    if (typeof value === 'string')
+      return list.reduce((text, [secret, name]) => text.split(secret).join(`«redacted:${name}»`), redact(value));
     if (Array.isArray(value)) return value.map(scrub);
     if (value !== null && typeof value === 'object')
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [scrub(k) as string, scrub(v)]));
@@ -125,6 +130,6 @@ export function scrubResult(result: CallToolResult, secrets: Set<string>): CallT
   };
 }
 
-export function scrubText(text: string, secrets: Set<string>): string {
+export function scrubText(text: string, secrets: Map<string, string>): string {
   return (scrubResult({ content: [{ type: 'text', text }] }, secrets).content[0] as { text: string }).text;
 }

@@ -29,7 +29,7 @@ const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** A reference and nothing else: `${NAME}`. */
 export const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 /** Header and query names that carry credentials: their values must come from the environment or the arguments. */
-const CREDENTIAL_NAME = /^(authorization|proxy-authorization|cookie)$|token|secret|passw|api[-_]?key|^key$|signature|session/i;
+export const CREDENTIAL_NAME = /^(authorization|proxy-authorization|cookie)$|token|secret|passw|api[-_]?key|^key$|signature|session/i;
 
 const int = (min: number) => z.number().int().min(min);
 
@@ -129,6 +129,9 @@ const ToolKeys = {
   annotations: Annotations.optional(),
 };
 
+const RateLimit = z.strictObject({ calls: int(1), per_ms: int(1) });
+const CircuitBreaker = z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() });
+
 const FileKeys = {
   /** The server the tools are listed under (default `capabilities`); files may share one. */
   server: z.string().regex(SERVER_NAME, 'a server name uses letters, digits, _ . and - only').optional(),
@@ -140,6 +143,13 @@ const FileKeys = {
   headers: HeaderMap.optional(),
   auth: Auth.optional(),
   timeout_ms: int(1).optional(),
+  /** Let the file's tools call loopback, link-local, private and unique-local addresses (refused by default). */
+  allow_private_network: z.boolean().optional(),
+  /** Failsafes for the file's calls, as for a backend in gateway.yaml (defaults: the gateway's built-in ones). */
+  max_concurrent: int(1).optional(),
+  max_queue: int(0).optional(),
+  rate_limit: RateLimit.optional(),
+  circuit_breaker: CircuitBreaker.optional(),
 };
 
 type Ctx = z.core.$RefinementCtx;
@@ -191,9 +201,11 @@ function checkTool(tool: ToolInput, file: FileInput, ctx: Ctx, at: (string | num
   };
   const { request } = tool;
 
-  // URL: absolute, or relative to base_url; every placeholder a declared argument.
+  // URL: absolute, or relative to base_url; every placeholder a declared argument, none in the host.
   const url = request.url;
   checkArgs(url, ['request', 'url']);
+  const host = placeholderDecidingHost(url);
+  if (host !== undefined) issue(['request', 'url'], host);
   if (/^\/(?!\/)/.test(url) || !/^(https?:|\$\{)/i.test(url)) {
     if (file.base_url === undefined) issue(['request', 'url'], 'a relative URL needs base_url (or give an absolute http(s) URL)');
     else if (!url.startsWith('/')) issue(['request', 'url'], 'a URL relative to base_url starts with "/"');
@@ -223,6 +235,30 @@ function checkTool(tool: ToolInput, file: FileInput, ctx: Ctx, at: (string | num
   tool.response?.fields?.forEach((f, i) => {
     checkPath(f, ctx, [...at, 'response', 'fields', i]);
   });
+}
+
+/**
+ * Why an argument in this URL could decide which server is called, or undefined. The host must be
+ * fixed by the file (or the environment): no placeholder in the authority, and none right after a
+ * leading `${BASE}` without a "/" between (`${BASE}{+path}` with "@evil.example" would change the host).
+ */
+export function placeholderDecidingHost(url: string): string | undefined {
+  const segments = parseTemplate(url);
+  let text = '';
+  for (const s of segments) {
+    if (s.kind === 'arg') {
+      const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+      const afterScheme = scheme ? text.slice(scheme[0].length) : text;
+      const startsWithEnv = segments[0]?.kind === 'env';
+      if (scheme && !/[/?#]/.test(afterScheme))
+        return `{${s.name}} is in the host part of the URL: an argument may not decide which server is called`;
+      if (!scheme && startsWithEnv && !/[/?#]/.test(afterScheme))
+        return `{${s.name}} follows the environment's base URL directly: put a "/" before it, so an argument cannot change the host`;
+      return undefined;
+    }
+    text += s.kind === 'text' ? s.text : 'E';
+  }
+  return undefined;
 }
 
 function checkUrl(url: string, ctx: Ctx, path: (string | number)[]): void {

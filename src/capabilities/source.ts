@@ -1,20 +1,40 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
+import { FAILSAFE_DEFAULTS, type Failsafes } from '../config/schema.js';
+import { redact } from '../secrets/redact.js';
+import { CallGuard, type CircuitStatus } from '../sources/failsafes.js';
 import { type CallOptions, CallTimeoutError, type SourceStatus, type ToolSource } from '../sources/source.js';
+import { send } from './http.js';
 import type { CapabilityDefinition, CapabilityGroup } from './load.js';
+import { BlockedAddressError } from './network-policy.js';
+import { type Host, Reachability } from './reachability.js';
 import { ArgumentError, type PreparedRequest, prepareRequest } from './request.js';
-import { errorResult, type HttpReply, MAX_RESPONSE_BYTES, mapReply, scrubResult, scrubText } from './response.js';
-import { MissingEnvError } from './template.js';
+import { errorResult, mapReply, scrubResult, scrubText } from './response.js';
+import { MissingEnvError, render, urlComponent } from './template.js';
+import { checkArguments, InvalidArgumentsError, InvalidSchemaError } from './validate.js';
 
-const MAX_REDIRECTS = 5;
+/** How long listTools waits for a due reachability check, so list_servers shows its result (the check goes on after). */
+export const STATUS_WAIT_MS = 500;
+/** Answers that say the API itself is down: they count against the circuit, as network failures and timeouts do. */
+const UPSTREAM_DOWN = [502, 503, 504];
 
 export interface CapabilitySourceOptions {
   /** Where `${VAR}` references are read, at call time. Default: process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
+/** A call that failed in a way that counts against the circuit; the caller still gets its isError result. */
+class UpstreamFault extends Error {
+  constructor(readonly result: CallToolResult) {
+    super('upstream fault');
+  }
+}
+
 /**
  * The tools of one capability server: REST calls described by YAML files. Nothing to start, so
- * the tool list is known at once; each call is one HTTP request (redirects followed, at most 5).
+ * the tool list is known at once; each call is one HTTP request (redirects followed, at most 5),
+ * after its arguments passed the tool's input schema, through the CallGuard of its file.
+ * status() is `error` when no host of the source can be reached (DNS, the network policy, or the
+ * last call's network failure), with the reason.
  */
 export class CapabilitySource implements ToolSource {
   readonly name: string;
@@ -23,6 +43,9 @@ export class CapabilitySource implements ToolSource {
   readonly cachedTools: readonly Tool[];
   private readonly definitions: Map<string, CapabilityDefinition>;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly guards = new Map<string, CallGuard>();
+  private readonly hostOf = new Map<string, Host>();
+  private readonly reachability: Reachability;
   private inFlight = 0;
 
   constructor(
@@ -39,6 +62,7 @@ export class CapabilitySource implements ToolSource {
     // The definitions only (not the files they came from, not the environment): a reload keeps an unchanged source.
     const stable = [...group.tools].sort((a, b) => a.name.localeCompare(b.name)).map(({ file: _file, ...def }) => def);
     this.fingerprint = stableJson({ kind: 'rest', server: group.server, description: group.description ?? null, tools: stable });
+    this.reachability = new Reachability(this.hostsOf(group.tools));
   }
 
   get busy(): boolean {
@@ -46,24 +70,35 @@ export class CapabilitySource implements ToolSource {
   }
 
   status(): SourceStatus {
+    const failures = this.reachability.failures();
+    const all = failures.length > 0 && failures.length === this.reachability.hosts.length;
+    const error = failures
+      .map(({ host, reason }) => `${host.host}: ${reason}${all ? '' : ` (${host.tools.join(', ')} cannot work)`}`)
+      .join('; ');
     return {
       name: this.name,
       description: this.description,
       transport: 'http-rest',
-      state: 'ready',
+      state: all ? 'error' : 'ready',
       tools: this.cachedTools.length,
-      circuit: 'closed',
+      circuit: this.circuit(),
+      ...(error ? { error: redact(error) } : {}),
     };
   }
 
+  /** The tools, known without a request; a due reachability check (DNS) runs first, for at most STATUS_WAIT_MS. */
   async listTools(): Promise<readonly Tool[]> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.reachability.refresh(), new Promise((resolve) => (timer = setTimeout(resolve, STATUS_WAIT_MS)))]);
+    clearTimeout(timer);
     return this.cachedTools;
   }
 
   /**
-   * Make the request. HTTP errors, network errors, bad arguments and unset variables come back as
-   * isError results; a timeout throws CallTimeoutError; a cancellation by the caller rethrows.
-   * No environment value appears in any result.
+   * Make the request. Arguments that break the input schema (or would leave the tool's origin)
+   * throw InvalidArgumentsError; HTTP errors, network errors and unset variables come back as isError
+   * results; a timeout throws CallTimeoutError; the file's CallGuard may throw CircuitOpenError,
+   * BusyError or RateLimitedError; a cancellation by the caller rethrows. No environment value appears in any result.
    */
   async callTool(name: string, args: Record<string, unknown> | undefined, options: CallOptions = {}): Promise<CallToolResult> {
     const def = this.definitions.get(name);
@@ -72,6 +107,8 @@ export class CapabilitySource implements ToolSource {
 
     let request: PreparedRequest;
     try {
+      const problems = await checkArguments(def.inputSchema, args ?? {});
+      if (problems.length > 0) throw new InvalidArgumentsError(this.name, def.name, problems);
       request = prepareRequest(def, args ?? {}, this.env);
     } catch (error) {
       if (error instanceof MissingEnvError) {
@@ -79,10 +116,25 @@ export class CapabilitySource implements ToolSource {
           `${this.name}/${def.name} cannot be called: environment variable ${error.variable} is not set where the gateway runs (see ${def.file})`,
         );
       }
-      if (error instanceof ArgumentError) return errorResult(`${this.name}/${def.name}: ${error.message}; nothing was sent`);
+      if (error instanceof ArgumentError) throw new InvalidArgumentsError(this.name, def.name, error.problems);
+      if (error instanceof InvalidSchemaError)
+        return errorResult(`${this.name}/${def.name} cannot be called: ${error.message} (see ${def.file})`);
       throw error;
     }
 
+    try {
+      return await this.guardFor(def).run(() => this.exchange(def, request, options));
+    } catch (error) {
+      if (error instanceof UpstreamFault) return error.result;
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {}
+
+  /** One request under the tool's timeout; faults (no answer, timeout, 502/503/504) are thrown for the circuit. */
+  private async exchange(def: CapabilityDefinition, request: PreparedRequest, options: CallOptions): Promise<CallToolResult> {
+    const host = this.hostOf.get(def.name);
     this.inFlight++;
     const abort = new AbortController();
     let timedOut = false;
@@ -93,12 +145,21 @@ export class CapabilitySource implements ToolSource {
     const onCancel = () => abort.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onCancel, { once: true });
     try {
-      const reply = await send(request, abort.signal);
-      return scrubResult(mapReply(def, request.method, reply), request.secrets);
+      const reply = await send(request, { signal: abort.signal, allowPrivateNetwork: def.allowPrivateNetwork });
+      if (host) this.reachability.callReached(host);
+      const result = scrubResult(mapReply(def, request.method, reply), request.secrets);
+      if (UPSTREAM_DOWN.includes(reply.status)) throw new UpstreamFault(result);
+      return result;
     } catch (error) {
+      if (error instanceof UpstreamFault) throw error;
       if (timedOut) throw new CallTimeoutError(this.name, def.timeoutMs);
       if (options.signal?.aborted) throw options.signal.reason ?? error;
-      return errorResult(scrubText(`${request.method} ${request.displayUrl} failed: ${networkError(error)}`, request.secrets));
+      const reason = scrubText(networkError(error), request.secrets);
+      if (host) this.reachability.callFailed(host, reason);
+      const result = errorResult(scrubText(`${request.method} ${request.displayUrl} failed: ${reason}`, request.secrets));
+      // The policy refused the address: the file's doing, not the API's, so it does not count against the circuit.
+      if (error instanceof BlockedAddressError) return result;
+      throw new UpstreamFault(result);
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCancel);
@@ -106,53 +167,51 @@ export class CapabilitySource implements ToolSource {
     }
   }
 
-  async stop(): Promise<void> {}
-}
-
-/** fetch with redirects followed by hand: credentials are not sent on to another origin. */
-async function send(request: PreparedRequest, signal: AbortSignal): Promise<HttpReply> {
-  let { url, method, body } = request;
-  const headers = new Headers(request.headers);
-  for (let hop = 0; ; hop++) {
-    const response = await fetch(url, { method, headers, body, redirect: 'manual', signal });
-    const location = response.headers.get('location');
-    if (![301, 302, 303, 307, 308].includes(response.status) || !location) {
-      const { bytes, cut } = await readBody(response);
-      return { status: response.status, statusText: response.statusText, headers: response.headers, bytes, cut };
+  /** One CallGuard per file: its failsafe keys over the gateway's defaults. */
+  private guardFor(def: CapabilityDefinition): CallGuard {
+    let guard = this.guards.get(def.file);
+    if (!guard) {
+      const f = def.failsafes;
+      const settings: Failsafes = {
+        ...FAILSAFE_DEFAULTS,
+        timeoutMs: def.timeoutMs,
+        maxConcurrent: f.maxConcurrent ?? FAILSAFE_DEFAULTS.maxConcurrent,
+        maxQueue: f.maxQueue ?? FAILSAFE_DEFAULTS.maxQueue,
+        rateLimit: f.rateLimit ?? FAILSAFE_DEFAULTS.rateLimit,
+        breaker: {
+          failures: f.breaker?.failures ?? FAILSAFE_DEFAULTS.breaker.failures,
+          resetMs: f.breaker?.resetMs ?? FAILSAFE_DEFAULTS.breaker.resetMs,
+        },
+      };
+      guard = new CallGuard(this.name, settings, (error) => error instanceof UpstreamFault || error instanceof CallTimeoutError);
+      this.guards.set(def.file, guard);
     }
-    await response.body?.cancel();
-    if (hop >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-    const next = new URL(location, url);
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error('redirected to a URL that is not http(s)');
-    if (next.origin !== url.origin) {
-      // Another host: drop every header that carries a value from the environment (auth, API keys).
-      headers.delete('authorization');
-      for (const [name, value] of [...headers]) if ([...request.secrets].some((s) => value.includes(s))) headers.delete(name);
-    }
-    if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
-      method = 'GET';
-      body = undefined;
-      headers.delete('content-type');
-    }
-    url = next;
+    return guard;
   }
-}
 
-async function readBody(response: Response): Promise<{ bytes: Uint8Array; cut: boolean }> {
-  if (!response.body) return { bytes: new Uint8Array(), cut: false };
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { bytes: Buffer.concat(chunks, total), cut: false };
-    if (total + value.length > MAX_RESPONSE_BYTES) {
-      chunks.push(value.subarray(0, MAX_RESPONSE_BYTES - total));
-      await reader.cancel();
-      return { bytes: Buffer.concat(chunks, MAX_RESPONSE_BYTES), cut: true };
+  private circuit(): CircuitStatus {
+    const states = [...this.guards.values()].map((g) => g.circuit);
+    return states.includes('open') ? 'open' : states.includes('half-open') ? 'half-open' : 'closed';
+  }
+
+  /** The host each tool calls (a host from an unset variable is left out: its calls say so). */
+  private hostsOf(tools: CapabilityDefinition[]): Host[] {
+    const hosts = new Map<string, Host>();
+    const anyArgument = new Proxy({}, { get: () => 'x' }) as Record<string, unknown>;
+    for (const def of tools) {
+      let hostname: string;
+      try {
+        hostname = new URL(render(def.url, { args: anyArgument, env: this.env }, urlComponent)!).hostname.replace(/^\[|\]$/g, '');
+      } catch {
+        continue;
+      }
+      const key = `${hostname}\u0000${def.allowPrivateNetwork}`;
+      const host = hosts.get(key) ?? { host: hostname, allowPrivateNetwork: def.allowPrivateNetwork, tools: [] };
+      host.tools.push(def.name);
+      hosts.set(key, host);
+      this.hostOf.set(def.name, host);
     }
-    chunks.push(value);
-    total += value.length;
+    return [...hosts.values()];
   }
 }
 

@@ -77,10 +77,10 @@ export interface RenderContext {
   args: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   /**
-   * Values read from the environment are collected here, so they can be scrubbed from anything
-   * printed (a value that is a URL, like a base URL, is not a secret and is not collected).
+   * Values read from the environment (value → variable name) are collected here, so they can be
+   * redacted from anything printed (a value that is a URL, like a base URL, is not a secret and is not collected).
    */
-  secrets?: Set<string>;
+  secrets?: Map<string, string>;
 }
 
 /** How one argument value becomes text: encoded for a URL, or raw. */
@@ -143,6 +143,6 @@ function readEnv(s: { name: string; fallback?: string }, ctx: RenderContext): st
     if (s.fallback === undefined) throw new MissingEnvError(s.name);
     return s.fallback;
   }
-  if (!/^https?:\/\//i.test(set)) ctx.secrets?.add(set);
+  if (!/^https?:\/\//i.test(set)) ctx.secrets?.set(set, s.name);
   return set;
 }
