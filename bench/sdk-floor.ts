@@ -23,6 +23,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler, Server } from '@modelcontextprotocol/server';
+import { createAuthenticator } from '../src/access/authenticate.js';
+import { parseConfig } from '../src/config/load.js';
 import { createHttpApp } from '../src/http/app.js';
 import { silentLogger } from '../src/log.js';
 import { ECHO_ARGS, type Era, fixturePath, median, startHttpFixture, stdioClient, trackPid } from './util.js';
@@ -73,10 +75,14 @@ function plainHandler(era: '2025' | '2026'): Handler {
 }
 
 function gatewayHandler(): { handler: Handler; close: () => Promise<void> } {
-  // 0.0.0.0 without allowed_hosts: no Host/Origin checks, because a constructed Request cannot carry a
-  // Host header. Both checks remember a verdict per header value, so in a served gateway they are a Set lookup.
+  // In-process: a constructed Request carries no Host header, so the Host check reads the URL's host
+  // (127.0.0.1, no port: port 80). The checks and the no-auth authenticator run as in a served gateway.
+  const config = parseConfig('{}', { file: 'sdk-floor.yaml' });
+  const open = createAuthenticator(undefined, { resourceMetadataUrl: 'http://127.0.0.1/.well-known/oauth-protected-resource' });
   const http = createHttpApp({
-    server: { host: '0.0.0.0', port: 0, shutdown_timeout_ms: 1_000, watch: false, allow_unauthenticated_network: true },
+    config: () => config,
+    port: () => 80,
+    authenticator: () => open,
     newMcpServer: fixedServer,
     health: () => ({}),
     logger: silentLogger(),

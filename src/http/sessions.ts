@@ -1,49 +1,78 @@
 import { randomUUID } from 'node:crypto';
 import { type Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
+import type { Principal } from '../access/principal.js';
+import { cancelOnDisconnect } from './disconnect.js';
 
-/** Sessions idle longer than this are closed (clients that vanish without DELETE). */
-const SESSION_IDLE_MS = 30 * 60_000;
+export interface SessionLimits {
+  /** Live sessions; opening one more closes the least recently used. */
+  maxSessions: number;
+  /** A session with no request for this long is closed. */
+  idleMs: number;
+}
 
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
+  /** The principal that opened the session: only it may use the session. */
+  owner: string;
+  /** The principal of the latest request (its scopes may have changed on a reload). */
+  principal: Principal;
   lastSeen: number;
 }
 
 /**
- * The sessionful lane for 2025-era clients: one SDK transport and server per `Mcp-Session-Id`,
- * so these clients get server notifications and their cancellations reach the right request.
+ * The sessionful lane for 2025-era clients: one SDK transport and server per `Mcp-Session-Id`, so these
+ * clients get server notifications and their cancellations reach the right request. Bounded: at most
+ * `maxSessions` live (least recently used closed first) and none idle past `idleMs`. A closed session's
+ * id is unknown from then on, so its client gets 404 and, as the spec asks, initializes again.
  */
 export class SessionStore {
+  /** Insertion order is recency order: every request moves its session to the end. */
   private readonly sessions = new Map<string, Session>();
-  private readonly reaper: NodeJS.Timeout;
+  private reaper: NodeJS.Timeout | undefined;
+  private closed = false;
 
-  constructor(private readonly newServer: () => Server) {
-    this.reaper = setInterval(() => this.closeIdle(), 60_000).unref();
+  constructor(
+    private readonly newServer: (principal: () => Principal) => Server,
+    private readonly limits: () => SessionLimits,
+    private readonly onEvicted: (info: { owner: string; why: 'cap' | 'idle' }) => void = () => {},
+  ) {
+    this.scheduleReaper();
   }
 
   get size(): number {
     return this.sessions.size;
   }
 
-  /** The request for an existing session, or undefined when the id is unknown (the caller answers 404). */
-  async handle(sessionId: string, request: Request, parsedBody: unknown): Promise<Response | undefined> {
+  /**
+   * A request for an existing session, or undefined when the id is unknown or belongs to another
+   * principal (the caller answers 404 either way, so a stranger learns nothing about the id).
+   */
+  async handle(sessionId: string, principal: Principal, request: Request, parsedBody: unknown): Promise<Response | undefined> {
     const session = this.sessions.get(sessionId);
-    if (!session) return undefined;
+    if (!session || session.owner !== principal.name) return undefined;
+    session.principal = principal;
     session.lastSeen = Date.now();
+    this.sessions.delete(sessionId);
+    this.sessions.set(sessionId, session);
+    if (request.method === 'POST') cancelOnDisconnect(request, parsedBody, session.transport);
     return session.transport.handleRequest(request, { parsedBody });
   }
 
   /** An initialize request: open a session; the transport issues the id in its response. */
-  async open(request: Request, parsedBody: unknown): Promise<Response> {
-    const server = this.newServer();
-    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+  async open(principal: Principal, request: Request, parsedBody: unknown): Promise<Response> {
+    const session = { owner: principal.name, principal, lastSeen: Date.now() } as Session;
+    session.server = this.newServer(() => session.principal);
+    session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void this.sessions.set(id, { transport, server, lastSeen: Date.now() }),
+      onsessioninitialized: (id) => {
+        this.makeRoom();
+        this.sessions.set(id, session);
+      },
       onsessionclosed: (id) => void this.sessions.delete(id),
     });
-    await server.connect(transport);
-    return transport.handleRequest(request, { parsedBody });
+    await session.server.connect(session.transport);
+    return session.transport.handleRequest(request, { parsedBody });
   }
 
   /** Tell every live session its tool list changed. */
@@ -52,19 +81,46 @@ export class SessionStore {
   }
 
   async closeAll(): Promise<void> {
-    clearInterval(this.reaper);
+    this.closed = true;
+    clearTimeout(this.reaper);
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.allSettled(all.map((s) => s.server.close()));
   }
 
-  private closeIdle(): void {
-    const cutoff = Date.now() - SESSION_IDLE_MS;
+  /** Before a new session is stored: close the least recently used ones until it fits under the cap. */
+  private makeRoom(): void {
+    const max = this.limits().maxSessions;
     for (const [id, session] of this.sessions) {
-      if (session.lastSeen < cutoff) {
-        this.sessions.delete(id);
-        void session.server.close().catch(() => {});
-      }
+      if (this.sessions.size < max) break;
+      this.drop(id, session);
+      this.onEvicted({ owner: session.owner, why: 'cap' });
+    }
+  }
+
+  private drop(id: string, session: Session): void {
+    this.sessions.delete(id);
+    // Closing the server closes its transport: open streams end and in-flight handlers are aborted.
+    void session.server.close().catch(() => {});
+  }
+
+  /** Sweeps at a quarter of the idle limit (1 s to 60 s), re-read each time so a reload applies. */
+  private scheduleReaper(): void {
+    if (this.closed) return;
+    const every = Math.min(60_000, Math.max(1_000, Math.floor(this.limits().idleMs / 4)));
+    this.reaper = setTimeout(() => {
+      this.closeIdle();
+      this.scheduleReaper();
+    }, every).unref();
+  }
+
+  private closeIdle(): void {
+    const cutoff = Date.now() - this.limits().idleMs;
+    // Recency order: the first session seen recently ends the sweep.
+    for (const [id, session] of this.sessions) {
+      if (session.lastSeen >= cutoff) break;
+      this.drop(id, session);
+      this.onEvicted({ owner: session.owner, why: 'idle' });
     }
   }
 }

@@ -1,0 +1,71 @@
+import { isJsonContentType } from '@modelcontextprotocol/server';
+import type { Hono } from 'hono';
+import type { Logger } from '../log.js';
+import { type GatewayEnv, logDenied } from './auth.js';
+import { type BodyLimits, closeAfterResponse, type NodeBindings, readBody } from './body.js';
+
+export interface AdminDeps {
+  /** Present when the gateway knows its config file. */
+  reload?: () => Promise<{ ok: boolean }>;
+  bodyLimits: () => BodyLimits;
+  logger: Logger;
+}
+
+/**
+ * `/admin/*`, after authentication: the principal must be an admin. A POST must say
+ * `Content-Type: application/json` (a cross-site form or `text/plain` POST, which a browser sends
+ * without a preflight, cannot), and its body, if any, must be JSON. Reloads coalesce.
+ */
+export function registerAdmin(app: Hono<GatewayEnv>, { reload, bodyLimits, logger }: AdminDeps): void {
+  const coalescedReload = reload ? coalesce(reload) : undefined;
+
+  app.use('/admin/*', async (c, next) => {
+    const principal = c.get('principal');
+    if (!principal.admin) {
+      logDenied(logger, c, 'not an admin key', principal.name);
+      return c.json({ ok: false, error: 'this key may not use /admin' }, 403);
+    }
+    if (c.req.method !== 'POST') return next();
+    if (!isJsonContentType(c.req.header('content-type'))) return c.json({ ok: false, error: 'Content-Type must be application/json' }, 415);
+    const node = c.env as NodeBindings | undefined;
+    const body = await readBody(c.req.raw, node?.incoming ? node : undefined, bodyLimits());
+    if (body.kind === 'too-large') {
+      closeAfterResponse(node);
+      c.header('Connection', 'close');
+      return c.json({ ok: false, error: 'request body too large' }, 413);
+    }
+    if (body.kind === 'timeout' || body.kind === 'aborted') {
+      closeAfterResponse(node);
+      c.header('Connection', 'close');
+      return c.json({ ok: false, error: 'request body not received in time' }, 408);
+    }
+    if (body.text.trim() !== '') {
+      try {
+        JSON.parse(body.text);
+      } catch {
+        return c.json({ ok: false, error: 'the request body is not valid JSON' }, 400);
+      }
+    }
+    return next();
+  });
+
+  app.post('/admin/reload', async (c) => {
+    if (!coalescedReload) return c.json({ ok: false, problems: ['this gateway was not started from a config file'] }, 409);
+    const result = await coalescedReload();
+    return c.json(result, result.ok ? 200 : 422);
+  });
+}
+
+/**
+ * Callers that arrive while a run is under way share its result; the first caller after it has
+ * settled starts a new run (so an edit saved during a reload is picked up by the next request).
+ */
+export function coalesce<T>(run: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
