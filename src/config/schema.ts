@@ -13,29 +13,37 @@ const stringMap = z.record(z.string(), z.string());
 const int = (min: number) => z.number().int().min(min);
 const RateLimit = z.strictObject({ calls: int(1), per_ms: int(1) });
 const CircuitBreaker = z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() });
+
+/** The numeric failsafes: YAML key, schema and default, each written once. */
+const NUMERIC_FAILSAFES = {
+  timeoutMs: { key: 'timeout_ms', schema: int(1), default: 60_000 },
+  connectTimeoutMs: { key: 'connect_timeout_ms', schema: int(1), default: 30_000 },
+  idleTimeoutMs: { key: 'idle_timeout_ms', schema: int(0), default: 300_000 },
+  maxConcurrent: { key: 'max_concurrent', schema: int(1), default: 16 },
+  maxQueue: { key: 'max_queue', schema: int(0), default: 64 },
+  retries: { key: 'retries', schema: int(0).max(5), default: 1 },
+} as const;
+type NumericFailsafe = keyof typeof NUMERIC_FAILSAFES;
+type NumericKey = (typeof NUMERIC_FAILSAFES)[NumericFailsafe]['key'];
+const numericEntries = Object.entries(NUMERIC_FAILSAFES) as Array<[NumericFailsafe, (typeof NUMERIC_FAILSAFES)[NumericFailsafe]]>;
+
 const FailsafeKeys = {
-  timeout_ms: int(1).optional(),
-  connect_timeout_ms: int(1).optional(),
-  idle_timeout_ms: int(0).optional(),
-  max_concurrent: int(1).optional(),
-  max_queue: int(0).optional(),
+  ...(Object.fromEntries(numericEntries.map(([, f]) => [f.key, f.schema.optional()])) as Record<NumericKey, z.ZodOptional<z.ZodNumber>>),
+  /** null switches off a rate limit set under `defaults`. */
   rate_limit: RateLimit.nullable().optional(),
   circuit_breaker: CircuitBreaker.optional(),
-  retries: int(0).max(5).optional(),
 };
 type FailsafeInput = { [K in keyof typeof FailsafeKeys]?: z.output<(typeof FailsafeKeys)[K]> };
 
-export const FAILSAFE_DEFAULTS = {
-  timeoutMs: 60_000,
-  connectTimeoutMs: 30_000,
-  idleTimeoutMs: 300_000,
-  maxConcurrent: 16,
-  maxQueue: 64,
-  rateLimit: null as { calls: number; perMs: number } | null,
-  breaker: { failures: 5, resetMs: 30_000 },
-  retries: 1,
+export type Failsafes = Record<NumericFailsafe, number> & {
+  rateLimit: { calls: number; perMs: number } | null;
+  breaker: { failures: number; resetMs: number };
 };
-export type Failsafes = typeof FAILSAFE_DEFAULTS;
+export const FAILSAFE_DEFAULTS: Failsafes = {
+  ...(Object.fromEntries(numericEntries.map(([name, f]) => [name, f.default])) as Record<NumericFailsafe, number>),
+  rateLimit: null,
+  breaker: { failures: 5, resetMs: 30_000 },
+};
 
 /** Backend value, else `defaults` value, else the built-in default. */
 function resolveFailsafes(own: FailsafeInput, shared: FailsafeInput): Failsafes {
@@ -43,17 +51,12 @@ function resolveFailsafes(own: FailsafeInput, shared: FailsafeInput): Failsafes 
   const rate = pick('rate_limit');
   const d = FAILSAFE_DEFAULTS;
   return {
-    timeoutMs: pick('timeout_ms') ?? d.timeoutMs,
-    connectTimeoutMs: pick('connect_timeout_ms') ?? d.connectTimeoutMs,
-    idleTimeoutMs: pick('idle_timeout_ms') ?? d.idleTimeoutMs,
-    maxConcurrent: pick('max_concurrent') ?? d.maxConcurrent,
-    maxQueue: pick('max_queue') ?? d.maxQueue,
+    ...(Object.fromEntries(numericEntries.map(([name, f]) => [name, pick(f.key) ?? f.default])) as Record<NumericFailsafe, number>),
     rateLimit: rate ? { calls: rate.calls, perMs: rate.per_ms } : null,
     breaker: {
       failures: own.circuit_breaker?.failures ?? shared.circuit_breaker?.failures ?? d.breaker.failures,
       resetMs: own.circuit_breaker?.reset_ms ?? shared.circuit_breaker?.reset_ms ?? d.breaker.resetMs,
     },
-    retries: pick('retries') ?? d.retries,
   };
 }
 
@@ -103,21 +106,11 @@ const BackendInput = BackendKeys.superRefine((b, ctx) => {
     }
   }
 }).transform((b) => {
-  const { timeout_ms, connect_timeout_ms, idle_timeout_ms, max_concurrent, max_queue, rate_limit, circuit_breaker, retries } = b;
   const common = {
     description: b.description,
     enabled: b.enabled,
     /** Replaced by the resolved Failsafes once `defaults` is known (see ConfigSchema). */
-    failsafeInput: {
-      timeout_ms,
-      connect_timeout_ms,
-      idle_timeout_ms,
-      max_concurrent,
-      max_queue,
-      rate_limit,
-      circuit_breaker,
-      retries,
-    } as FailsafeInput,
+    failsafeInput: Object.fromEntries(Object.keys(FailsafeKeys).map((key) => [key, b[key as keyof typeof FailsafeKeys]])) as FailsafeInput,
   };
   if (b.command) {
     // With no `args`, a command string is split the way a shell would split it.
