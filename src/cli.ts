@@ -1,128 +1,85 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load.js';
-import type { GatewayConfig } from './config/schema.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
-import { startGateway } from './server.js';
+import { runServe } from './cli/serve.js';
+import { CLIENT_CONFIG_USAGE, IMPORT_USAGE, SERVE_USAGE, USAGE, VALIDATE_USAGE } from './cli/usage.js';
+import { runValidate } from './cli/validate.js';
+import { VERSION } from './cli/version.js';
 
-const USAGE = `Usage:
-  mcp-gateway [--config FILE] [--host H] [--port N] [--log-level LEVEL]   serve
-  mcp-gateway validate [--config FILE]                                    check a config; exit 0 or 2
-  mcp-gateway cap import SPEC --output DIR [--prefix P] [--include TAG|OPERATION_ID]... [--server NAME] [--base-url URL] [--force]
-                                                                          OpenAPI 3.x / Swagger 2 → capability files
-  mcp-gateway cap validate [DIR]...                                       check capability files; exit 0 or 2
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+const CONFIG = { config: { type: 'string', short: 'c' } } as const;
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
-Without --config: $MCP_GATEWAY_CONFIG, ./gateway.yaml, ~/.config/mcp-gateway/gateway.yaml, /etc/mcp-gateway/gateway.yaml.
-Log levels: ${LOG_LEVELS.join(', ')}. Logs go to stderr.`;
+/** Each command: its flags, its help, and what runs it. `import` and `client-config` load on demand (serve start-up skips them). */
+const COMMANDS: Record<
+  string,
+  { options: Options; usage: string; positionals: boolean; run: (values: Values, rest: string[]) => Promise<number> }
+> = {
+  serve: {
+    options: { ...CONFIG, ...HELP, host: { type: 'string' }, port: { type: 'string', short: 'p' }, 'log-level': { type: 'string' } },
+    usage: SERVE_USAGE,
+    positionals: false,
+    run: (v) => runServe(v as Parameters<typeof runServe>[0]),
+  },
+  validate: {
+    options: { ...CONFIG, ...HELP },
+    usage: VALIDATE_USAGE,
+    positionals: false,
+    run: (v) => runValidate(v.config as string | undefined),
+  },
+  import: {
+    options: { ...CONFIG, ...HELP, 'dry-run': { type: 'boolean', short: 'n' } },
+    usage: IMPORT_USAGE,
+    positionals: true,
+    run: async (v, files) =>
+      (await import('./cli/import.js')).runImport(files, { config: v.config as string | undefined, dryRun: Boolean(v['dry-run']) }),
+  },
+  'client-config': {
+    options: { ...CONFIG, ...HELP, url: { type: 'string' } },
+    usage: CLIENT_CONFIG_USAGE,
+    positionals: true,
+    run: async (v, args) =>
+      (await import('./cli/client-config.js')).runClientConfig(args, {
+        config: v.config as string | undefined,
+        url: v.url as string | undefined,
+      }),
+  },
+};
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 /** Exit codes: 0 ok, 1 runtime failure (e.g. port in use), 2 usage or config error. */
 async function main(argv: string[]): Promise<number> {
   // Loaded on demand: the OpenAPI parser behind `cap` costs ~0.1 s of start-up that `serve` does not need.
   if (argv[0] === 'cap') return (await import('./capabilities/cli.js')).runCapCommand(argv.slice(1));
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    process.stderr.write(`mcp-gateway: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const command = positionals[0] ?? 'serve';
-  if (!['serve', 'validate'].includes(command) || positionals.length > 1) {
-    process.stderr.write(`mcp-gateway: unknown command "${positionals.join(' ')}"\n\n${USAGE}\n`);
-    return 2;
-  }
-  const level = values['log-level'] ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    process.stderr.write(`mcp-gateway: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
-    return 2;
-  }
-
-  const file = values.config ?? discoverConfig();
-  if (!file) {
-    process.stderr.write(`mcp-gateway: no config file found (looked in ${configCandidates().join(', ')}); pass --config FILE\n`);
-    return 2;
-  }
-  let config: GatewayConfig;
+  const named = argv[0] !== undefined && !argv[0].startsWith('-');
+  const name = named ? argv[0]! : 'serve';
+  const command = COMMANDS[name];
+  if (!command) return usageError(`unknown command "${name}"`, USAGE);
+  let parsed: { values: Values; positionals: string[] };
   try {
-    config = await loadConfigFile(file);
+    parsed = parseArgs({ args: named ? argv.slice(1) : argv, options: command.options, allowPositionals: true });
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n${error.problems.length} problem(s) in ${file}\n`);
-    return 2;
+    return usageError((error as Error).message, command.usage);
   }
-  if (command === 'validate') {
-    process.stdout.write(`${file}: ok (${Object.keys(config.backends).length} backends)\n`);
+  if (parsed.values.help) {
+    process.stdout.write(`${command.usage}\n`);
     return 0;
   }
-
-  if (values.host) config.server.host = values.host;
-  if (values.port !== undefined) {
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      process.stderr.write('mcp-gateway: --port must be an integer from 0 to 65535\n');
-      return 2;
-    }
-    config.server.port = port;
-  }
-  return serveUntilSignal(config, file, createLogger(level as LogLevel));
+  if (!command.positionals && parsed.positionals.length > 0)
+    return usageError(`unexpected "${parsed.positionals.join(' ')}"`, command.usage);
+  return command.run(parsed.values, parsed.positionals);
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      host: { type: 'string' },
-      port: { type: 'string', short: 'p' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
-
-async function serveUntilSignal(config: GatewayConfig, file: string, logger: ReturnType<typeof createLogger>): Promise<number> {
-  let gateway: Awaited<ReturnType<typeof startGateway>>;
-  try {
-    gateway = await startGateway(config, { logger, configFile: file });
-  } catch (error) {
-    logger.fatal({ err: (error as Error).message, host: config.server.host, port: config.server.port }, 'cannot listen');
-    return 1;
-  }
-  logger.info({ config: file, backends: gateway.pool.names() }, `mcp-gateway serving ${gateway.url}`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await gateway.close();
-  return 0;
-}
-
-function configCandidates(): string[] {
-  return [
-    process.env.MCP_GATEWAY_CONFIG,
-    'gateway.yaml',
-    join(homedir(), '.config', 'mcp-gateway', 'gateway.yaml'),
-    '/etc/mcp-gateway/gateway.yaml',
-  ].filter((f): f is string => Boolean(f));
-}
-
-function discoverConfig(): string | undefined {
-  const fromEnv = process.env.MCP_GATEWAY_CONFIG;
-  if (fromEnv) return fromEnv; // named explicitly: use it, and let a missing file be an error
-  return configCandidates().find((f) => existsSync(f));
+function usageError(message: string, usage: string): number {
+  process.stderr.write(`mcp-gateway: ${message}\n\n${usage}\n`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../src/config/command-line.js';
 import { parseDocument } from 'yaml';
-import { ConfigError, parseConfig } from '../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig, readConfig } from '../src/config/load.js';
 import { readYamlQuickly, UNREADABLE } from '../src/config/yaml-text.js';
 import { runCli } from './helpers.js';
 
@@ -35,7 +35,13 @@ backends:
 `,
       { file: '/srv/gw/gateway.yaml', env: {} },
     );
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 39400, shutdown_timeout_ms: 10_000, watch: true, allow_unauthenticated_network: false });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 39400,
+      shutdown_timeout_ms: 10_000,
+      watch: true,
+      allow_unauthenticated_network: false,
+    });
     expect(config.meta_mcp.tool_prefix).toBe('');
     expect(config.backends.mem).toMatchObject({
       kind: 'stdio',
@@ -66,6 +72,104 @@ backends:
     expect(config.backends.a).toMatchObject({ cwd: '/etc/gw/sub' });
   });
 
+  it('passes ./ ../ and ~/ values of stdio args and env as absolute paths, relative to the config file', () => {
+    const config = parseConfig(
+      `
+backends:
+  mem:
+    command: npx
+    args: ["-y", "./server.js", "../shared/data", "~/notes", "--flag=./x", "a/./b", "."]
+    env: { MEMORY_FILE_PATH: "\${MEM:-./data/memory.jsonl}", CACHE: "~/cache", MODE: "./not-a-path-but-resolved", URL: "http://h/./x" }
+    cwd: ~/work
+  split:
+    command: node ./main.js --out=./o
+`,
+      { file: '/srv/gw/gateway.yaml', env: {} },
+    );
+    expect(config.backends.mem).toMatchObject({
+      args: ['-y', '/srv/gw/server.js', '/srv/shared/data', join(homedir(), 'notes'), '--flag=./x', 'a/./b', '.'],
+      env: {
+        MEMORY_FILE_PATH: '/srv/gw/data/memory.jsonl',
+        CACHE: join(homedir(), 'cache'),
+        MODE: '/srv/gw/not-a-path-but-resolved',
+        URL: 'http://h/./x',
+      },
+      cwd: join(homedir(), 'work'),
+    });
+    // Without `args` the command string is split first; its words are args like any other.
+    expect(config.backends.split).toMatchObject({ command: 'node', args: ['/srv/gw/main.js', '--out=./o'], cwd: '/srv/gw' });
+  });
+
+  it('returns the values taken from the environment as secrets, not the defaults written in the file', () => {
+    const loaded = readConfig(
+      'backends:\n  a:\n    url: "http://h/mcp"\n    headers: { Authorization: "Bearer ${TOKEN}", X-Default: "${UNSET:-written-here}" }\n  b:\n    command: x\n    env: { K: "${API_KEY}", E: "${EMPTY}" }\n',
+      { env: { TOKEN: 'tok-123456789', API_KEY: 'key-abcdefgh', EMPTY: '' } },
+    );
+    expect(loaded.secrets).toEqual([
+      { value: 'tok-123456789', name: 'TOKEN' },
+      { value: 'key-abcdefgh', name: 'API_KEY' },
+    ]);
+    expect(loaded.warnings).toEqual([
+      { path: 'backends.b.env.E', message: 'backend b: environment variable EMPTY is set but empty', line: 7, col: 32 },
+    ]);
+  });
+
+  it("answers other clients' keys with the gateway's word", () => {
+    const lines = problems(
+      `mcpServers: {}
+backends:
+  a:
+    type: http
+    serverUrl: "http://h/mcp"
+    timeout: 5000
+    disabled: true
+    autoApprove: [x]
+  b:
+    type: stdio
+    command: x
+    alwaysAllow: []
+  c:
+    url: "http://h/mcp"
+    type: sse
+    env: { K: v }
+`,
+    );
+    expect(lines).toContain('gw.yaml:1:1: mcpServers: unknown key (gateway.yaml lists servers under `backends`)');
+    expect(lines).toContain(
+      'gw.yaml:4:5: backends.a.type: unknown key (use `transport: streamable-http` (or leave it out: Streamable HTTP, falling back to SSE))',
+    );
+    expect(lines).toContain('gw.yaml:5:5: backends.a.serverUrl: unknown key (use `url`)');
+    expect(lines).toContain('gw.yaml:6:5: backends.a.timeout: unknown key (use `timeout_ms` (milliseconds))');
+    expect(lines).toContain('gw.yaml:7:5: backends.a.disabled: unknown key (use `enabled: false`)');
+    expect(lines).toContain(
+      "gw.yaml:8:5: backends.a.autoApprove: unknown key (not needed: the client approves the gateway's tools; remove it)",
+    );
+    expect(lines).toContain('gw.yaml:10:5: backends.b.type: unknown key (not needed: a backend with `command` is stdio)');
+    expect(lines).toContain(
+      'gw.yaml:15:5: backends.c.type: unknown key (use `transport: sse` (or leave it out: Streamable HTTP, falling back to SSE))',
+    );
+    expect(
+      lines.some(
+        (l) => l.startsWith('gw.yaml:16:10: backends.c.env: `env` only applies to stdio') && l.includes('takes credentials in `headers`'),
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses a file over limits.max_file_bytes before parsing it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-size-'));
+    const big = join(dir, 'big.yaml');
+    // Not YAML at all: a parse would report a syntax error instead of the size.
+    writeFileSync(big, `backends: {\n${'#'.repeat(2048)}`);
+    await expect(loadConfig(big, { env: {}, maxBytes: 1024 })).rejects.toThrow(
+      /larger than 1024 bytes \(limits\.max_file_bytes\); it was not parsed/,
+    );
+    const own = join(dir, 'own.yaml');
+    writeFileSync(own, `limits: { max_file_bytes: 1024 }\n${'#'.repeat(1100)}\n`);
+    await expect(loadConfig(own, { env: {} })).rejects.toThrow(
+      /limits\.max_file_bytes: the file \(\d+ bytes\) is larger than its own limit, 1024/,
+    );
+  });
+
   it('expands ${VAR} and ${VAR:-default} in every string value', () => {
     const config = parseConfig(
       `
@@ -85,7 +189,7 @@ backends:
   it('names the YAML path of an unset variable, without its value', () => {
     const lines = problems('backends:\n  docs:\n    url: http://x/mcp\n    headers:\n      Authorization: "Bearer ${DOCS_TOKEN}"\n');
     expect(lines[0]).toBe(
-      'gw.yaml:5:22: backends.docs.headers.Authorization: environment variable DOCS_TOKEN is not set (use ${DOCS_TOKEN:-default} for a default)',
+      'gw.yaml:5:22: backends.docs.headers.Authorization: backend docs: environment variable DOCS_TOKEN is not set (use ${DOCS_TOKEN:-default} for a default)',
     );
   });
 

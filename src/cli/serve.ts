@@ -1,0 +1,67 @@
+import { checkExposure } from '../config/exposure.js';
+import { formatProblem } from '../config/load.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { registerConfigSecrets } from '../config/secrets.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log.js';
+import { startGateway } from '../server.js';
+import { loadForCli } from './config-file.js';
+
+export interface ServeFlags {
+  config?: string;
+  host?: string;
+  port?: string;
+  'log-level'?: string;
+}
+
+/** Exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage or config error. */
+export async function runServe(flags: ServeFlags): Promise<number> {
+  const level = flags['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    process.stderr.write(`mcp-gateway: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
+    return 2;
+  }
+  const found = await loadForCli(flags.config);
+  if (typeof found === 'number') return found;
+  const { file, loaded } = found;
+  const config = loaded.config;
+  if (flags.host) config.server.host = flags.host;
+  if (flags.port !== undefined) {
+    const port = Number(flags.port);
+    if (!/^\d+$/.test(flags.port) || port > 65_535) {
+      process.stderr.write('mcp-gateway: --port must be an integer from 0 to 65535\n');
+      return 2;
+    }
+    config.server.port = port;
+  }
+  const exposed = checkExposure(config);
+  if (exposed) {
+    process.stderr.write(`mcp-gateway: refusing to serve: ${exposed}\n`);
+    return 2;
+  }
+  // The values this config took from the environment are redacted from every log line and answer from here on.
+  registerConfigSecrets(loaded.secrets);
+  const logger = createLogger(level as LogLevel);
+  for (const warning of loaded.warnings) logger.warn(formatProblem(file, warning));
+  return serveUntilSignal(config, file, logger);
+}
+
+async function serveUntilSignal(config: GatewayConfig, file: string, logger: Logger): Promise<number> {
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(config, { logger, configFile: file });
+  } catch (error) {
+    logger.fatal({ err: (error as Error).message, host: config.server.host, port: config.server.port }, 'cannot listen');
+    return 1;
+  }
+  logger.info({ config: file, backends: gateway.pool.names() }, `mcp-gateway serving ${gateway.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await gateway.close();
+  return 0;
+}
