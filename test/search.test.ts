@@ -4,6 +4,7 @@ import { evalSearch, loadDatasets, sharedDir } from '../bench/eval-search.js';
 import { presentHit, trimDescription } from '../src/search/present.js';
 import { LexicalScorer, rank, type Scorer, type ToolDoc, ToolIndex, toolDoc } from '../src/search/rank.js';
 import { fuse } from '../src/search/scorer.js';
+import { saysDeprecated, type ToolDefinition } from '../src/search/tool-doc.js';
 import { compactSchema } from '../src/search/schema-compact.js';
 import { stem } from '../src/search/stem.js';
 import { synonymsOf } from '../src/search/synonyms.js';
@@ -54,6 +55,12 @@ const zhTools: ToolDoc[] = [
 ];
 
 const all = [...fsTools, ...ghTools, ...zhTools];
+
+/** The real tools/list of @modelcontextprotocol/server-filesystem (read_file is deprecated there). */
+const realFs: ToolDefinition[] = JSON.parse(
+  readFileSync(new URL('./search-fixtures/filesystem-tools.json', import.meta.url), 'utf8'),
+).tools;
+const realFsDocs = realFs.map((t) => toolDoc({ name: 'filesystem' }, t));
 
 describe('tokenize', () => {
   it('splits snake_case, kebab-case and dots', () => {
@@ -363,6 +370,68 @@ describe('scorer seam', () => {
       name: 't',
       title: 'Own title',
     });
+  });
+});
+
+describe('deprecated tools', () => {
+  const order = (q: string, docs: ToolDoc[]) => rank(q, docs, { limit: 20 }).map((h) => h.tool);
+  const queries = ['read file', 'read a file', 'read the contents of a file', 'read', 'read_', 'read file contents', 'ReadFile'];
+
+  it('rank below their replacement, and still appear', () => {
+    for (const q of queries) {
+      const tools = order(q, realFsDocs);
+      expect(tools, q).toContain('read_file');
+      expect(tools.indexOf('read_text_file'), q).toBeLessThan(tools.indexOf('read_file'));
+    }
+  });
+  it('would rank first without their notice (the notice is what demotes them)', () => {
+    const unmarked = realFsDocs.map((d) =>
+      d.name === 'read_file' ? { ...d, title: 'Read File', description: 'Read the complete contents of a file as text.' } : d,
+    );
+    for (const q of ['read file', 'read a file', 'read']) {
+      const tools = order(q, unmarked);
+      expect(tools.indexOf('read_file'), q).toBeLessThan(tools.indexOf('read_text_file'));
+    }
+  });
+  it('still come first when asked for by their exact name', () => {
+    expect(rank('read_file', realFsDocs)[0]).toMatchObject({ tool: 'read_file', score: 1 });
+    expect(rank('filesystem/read_file', realFsDocs)[0]).toMatchObject({ tool: 'read_file', score: 1 });
+  });
+  it('are recognized by the notices servers write, not by any mention of the word', () => {
+    for (const text of [
+      'Read the complete contents of a file as text. DEPRECATED: Use read_text_file instead.',
+      'Read File (Deprecated)',
+      '[Deprecated] Lists files',
+      'Deprecated. Use list_files.',
+      '**Deprecated**: use v2',
+      'Lists files. This tool is deprecated and will be removed.',
+      'Search issues (deprecated in favor of search_issues_v2).',
+      'Lists files. Deprecated, use list_files instead.',
+    ]) {
+      expect(saysDeprecated({ description: text }), text).toBe(true);
+    }
+    for (const text of [
+      'Check if packages are deprecated',
+      'List deprecated APIs used in a codebase',
+      'Find deprecated dependencies and suggest upgrades',
+      'Shows whether an npm package version has been deprecated by its author',
+    ]) {
+      expect(saysDeprecated({ description: text }), text).toBe(false);
+    }
+  });
+  it('are also flagged by a boolean deprecated in annotations or _meta', () => {
+    expect(toolDoc({ name: 's' }, { name: 't', annotations: { deprecated: true } }).deprecated).toBe(true);
+    expect(toolDoc({ name: 's' }, { name: 't', _meta: { deprecated: true } }).deprecated).toBe(true);
+    expect(toolDoc({ name: 's' }, { name: 't', annotations: { deprecated: 'yes' } }).deprecated).toBeUndefined();
+    // read_file without its notice, flagged instead
+    const flagged = realFsDocs.map((d) =>
+      d.name === 'read_file'
+        ? { ...d, title: 'Read File', description: 'Read the complete contents of a file as text.', deprecated: true }
+        : d,
+    );
+    const tools = order('read a file', flagged);
+    expect(tools).toContain('read_file');
+    expect(tools.indexOf('read_text_file')).toBeLessThan(tools.indexOf('read_file'));
   });
 });
 

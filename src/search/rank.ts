@@ -4,16 +4,18 @@
  *
  * A search:
  *  1. Scorers score the query (lexical.ts, BM25, is the one the gateway uses; scorer.ts is the seam
- *     for more), each 0..1 against the query's ideal; `fuse` takes their weighted mean.
+ *     for more), each 0..1 against the query's ideal; `fuse` takes their weighted mean, halved for a
+ *     tool that says it is deprecated (tool-doc.ts), so its replacement ranks above it.
  *  2. Name matches come first (names.ts): the exact tool name (or server/tool) and the same words as a
- *     name rank first with score 1, then tools whose name starts with an identifier-like query.
+ *     name (not a deprecated tool's) rank first with score 1, then tools whose name starts with an
+ *     identifier-like query.
  *  3. Then the best fused scores fill the rest of `limit`.
  * The caller's `server` and `filter` decide which tools may take part at all, in every step.
  */
 import { LexicalScorer, type RankConfig } from './lexical.js';
 import { NameIndex } from './names.js';
 import { fuse, type Ranked, type Scores, topK, type WeightedScorer } from './scorer.js';
-import type { ToolDoc } from './tool-doc.js';
+import { isDeprecated, type ToolDoc } from './tool-doc.js';
 
 export { DEFAULT_CONFIG, LexicalScorer, type RankConfig } from './lexical.js';
 export type { Scorer, Scores, WeightedScorer } from './scorer.js';
@@ -37,6 +39,12 @@ export interface SearchOptions {
 }
 
 const DEFAULT_LIMIT = 10;
+/**
+ * A deprecated tool's score is multiplied by this: enough that a replacement matching the query about
+ * as well ranks above it (filesystem's read_file scores 1.3–1.6× read_text_file on "read a file"
+ * queries: a shorter name and description match denser), not so much that it drops out of the results.
+ */
+const DEPRECATED_FACTOR = 0.5;
 const IDENT = /^[\p{L}\p{N}_\-./:]+$/u;
 
 function round3(x: number): number {
@@ -50,6 +58,10 @@ export class ToolIndex {
   private readonly names = new NameIndex();
   private readonly docs = new Map<number, ToolDoc>();
   private readonly byServer = new Map<string, number[]>();
+  /** 1 for the ids of tools that say they are deprecated (a flag per id: prior() runs once per candidate) */
+  private deprecated = new Uint8Array(0);
+  private deprecatedCount = 0;
+  private readonly prior = (id: number): number => (this.deprecated[id] === 1 ? DEPRECATED_FACTOR : 1);
   private nextId = 0;
   /** per-search filter answers: 0 not asked yet, 1 accepted, 2 rejected; `decided` lists the asked ids */
   private verdict = new Uint8Array(0);
@@ -75,6 +87,7 @@ export class ToolIndex {
       const id = this.nextId++;
       ids.push(id);
       this.docs.set(id, doc);
+      if (isDeprecated(doc)) this.flagDeprecated(id);
       for (const s of this.scorers) s.scorer.add(id, doc);
       this.names.add(id, doc.name);
     }
@@ -91,8 +104,22 @@ export class ToolIndex {
       this.names.remove(id, doc.name);
       for (const s of this.scorers) s.scorer.remove(id, doc);
       this.docs.delete(id);
+      if (this.deprecated[id] === 1) {
+        this.deprecated[id] = 0;
+        this.deprecatedCount--;
+      }
     }
     this.byServer.delete(server);
+  }
+
+  private flagDeprecated(id: number): void {
+    if (id >= this.deprecated.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.deprecated.length * 2, 64));
+      grown.set(this.deprecated);
+      this.deprecated = grown;
+    }
+    this.deprecated[id] = 1;
+    this.deprecatedCount++;
   }
 
   search(query: string, options: SearchOptions = {}): SearchHit[] {
@@ -101,7 +128,8 @@ export class ToolIndex {
     if (q === '' || limit === 0 || this.docs.size === 0) return [];
     const accept = this.acceptor(options);
     try {
-      const scores = fuse(this.scorers.map((s) => ({ scores: s.scorer.score(q, accept), weight: s.weight })));
+      const parts = this.scorers.map((s) => ({ scores: s.scorer.score(q, accept), weight: s.weight }));
+      const scores = fuse(parts, this.deprecatedCount > 0 ? this.prior : undefined);
       return this.assemble(q, scores, limit, accept).map((r) => {
         const doc = this.docs.get(r.id)!;
         return { server: doc.server, tool: doc.name, score: round3(r.score), doc };
@@ -130,7 +158,8 @@ export class ToolIndex {
     if (server !== undefined) {
       for (const id of this.names.named(afterServer)) if (this.docs.get(id)?.server.toLowerCase() === server) add(id, 1);
     }
-    for (const id of this.names.sameWords(q)) add(id, 1);
+    // The same words as a deprecated tool's name are not asking for it by name: it ranks by score.
+    for (const id of this.names.sameWords(q)) if (this.deprecated[id] !== 1) add(id, 1);
     if (IDENT.test(q) && lower.length >= 3 && out.length < limit && afterServer.length > 0) {
       const prefixed: Ranked[] = [];
       for (const id of this.names.startingWith(afterServer)) {

@@ -49,8 +49,13 @@ export function fuse(parts: readonly { scores: Scores; weight: number }[], prior
     for (const p of parts) for (const id of p.scores.ids) union.add(id);
     ids = [...union];
   }
+  if (total <= 0) return { ids, get: () => 0 };
+  if (parts.length === 1) {
+    // The common case (one scorer and a prior) without the loop: get() runs once per candidate.
+    const one = parts[0]!.scores;
+    return { ids, get: (id) => (prior === undefined ? one.get(id) : one.get(id) * prior(id)) };
+  }
   const get = (id: number): number => {
-    if (total <= 0) return 0;
     let s = 0;
     for (const p of parts) s += p.weight * p.scores.get(id);
     s /= total;

@@ -52,10 +52,13 @@ const NOTICES = [
   /\bdeprecated\s*[:;,.\u2013\u2014-]+\s*(?:please\s+)?(?:use|prefer|see|switch\s+to|migrate\s+to)\b/i,
 ];
 
+/** One cheap scan first: most texts never mention it. */
+const MENTION = /deprecated/i;
+
 /** Does the tool's own text say it is deprecated? */
 export function saysDeprecated(doc: { title?: string; description?: string }): boolean {
   for (const text of [doc.title, doc.description]) {
-    if (text && NOTICES.some((re) => re.test(text))) return true;
+    if (text && MENTION.test(text) && NOTICES.some((re) => re.test(text))) return true;
   }
   return false;
 }
