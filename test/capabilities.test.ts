@@ -10,7 +10,10 @@ import { formatCapabilityProblem, loadCapabilityDirs } from '../src/capabilities
 import { CapabilitySource } from '../src/capabilities/source.js';
 import { InvalidArgumentsError } from '../src/capabilities/validate.js';
 import { loadCapabilitySources } from '../src/capabilities/sources.js';
-import { repoRoot } from './helpers.js';
+import { redact } from '../src/secrets/redact.js';
+import { CircuitOpenError, RateLimitedError } from '../src/sources/failsafes.js';
+import { privateAddressKind } from '../src/capabilities/network-policy.js';
+import { connectClient, repoRoot, startTestGateway } from './helpers.js';
 
 /** What the test server saw of one request. */
 interface Seen {
@@ -28,6 +31,7 @@ interface Seen {
  *   /text          plain text;  /html-error  a 502 HTML page;  /big  a long JSON array
  *   /hang          never answers (until the client goes away)
  *   /redirect?to=  a 302 to `to`
+ *   /unauthorized  a 401 whose body quotes the Authorization header
  */
 class TestServer {
   readonly seen: Seen[] = [];
@@ -63,6 +67,7 @@ class TestServer {
       res.end(JSON.stringify(value));
     };
     if (url.pathname.startsWith('/echo')) return json(200, { method: req.method, url: req.url, headers: req.headers, body });
+    if (url.pathname === '/unauthorized') return json(401, { error: 'bad credentials', got: req.headers.authorization });
     if (url.pathname.startsWith('/status/')) {
       res.writeHead(Number(url.pathname.slice(8)), { 'content-type': 'text/plain', 'retry-after': '7' });
       return res.end(`  something   went\n\n wrong: ${'x'.repeat(3000)}`);
@@ -704,5 +709,261 @@ tools:
     const fp = (l: typeof a) => new CapabilitySource(l.groups[0]!).fingerprint;
     expect(fp(a)).toBe(fp(b));
     expect(fp(a)).not.toBe(fp(c));
+  });
+});
+
+describe('hardening: arguments, origins, network policy, secrets, limits, failsafes', () => {
+  it('checks arguments against the input schema before any request (pattern, enum, min/max, required, type)', async () => {
+    const source = await sourceFrom(`
+name: find
+description: d
+input:
+  type: object
+  properties:
+    code: { type: string, pattern: "^[A-Z]{3}$" }
+    mode: { type: string, enum: [fast, slow] }
+    size: { type: integer, minimum: 1, maximum: 50 }
+    tags: { type: array, items: { type: string }, maxItems: 2 }
+  required: [code]
+request: { url: "\${BASE}/echo/find" }
+`);
+    const before = server.seen.length;
+    const error = await source.callTool('find', { code: 'abc', mode: 'medium', size: 99, tags: ['a', 'b', 'c'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentsError);
+    const problems = (error as InvalidArgumentsError).problems;
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'code', message: 'must match pattern "^[A-Z]{3}$"' },
+        { path: 'mode', message: 'must be one of "fast", "slow"' },
+        { path: 'size', message: 'must be <= 50' },
+        { path: 'tags', message: 'must NOT have more than 2 items' },
+      ]),
+    );
+    expect((error as Error).message).toMatch(/^invalid arguments for capabilities\/find: code: must match pattern/);
+    const missing = await source.callTool('find', { size: '3' }).catch((e: unknown) => e);
+    expect((missing as InvalidArgumentsError).problems).toEqual([
+      { path: 'code', message: 'is required' },
+      { path: 'size', message: 'must be integer' },
+    ]);
+    expect(server.seen.length).toBe(before); // nothing was sent
+    expect(echoed(await source.callTool('find', { code: 'ABC', mode: 'fast', size: 3 })).url).toBe('/echo/find?code=ABC&mode=fast&size=3');
+  });
+
+  it('rejects a placeholder that could decide the host, at load time', async () => {
+    const tool = (url: string) =>
+      `name: t\ndescription: d\ninput: { properties: { region: { type: string }, path: { type: string } } }\nrequest: { url: "${url}" }\n`;
+    const { messages, groups } = await load({
+      'a.yaml': tool('https://{+region}.api.example.com/x'),
+      'b.yaml': tool('https://{region}.api.example.com/x'),
+      'c.yaml': tool('https://api.example.com{+path}'),
+      'd.yaml': tool('${BASE}{+path}'),
+      'ok.yaml': tool('${BASE}/{+path}').replace('name: t', 'name: fine'),
+    });
+    expect(groups.flatMap((g) => g.tools.map((t) => t.name))).toEqual(['fine']);
+    expect(messages).toHaveLength(4);
+    for (const f of ['a', 'b', 'c']) {
+      expect(messages).toContainEqual(
+        expect.stringMatching(new RegExp(`${f}\\.yaml:4:\\d+: request\\.url: \\{(region|path)\\} is in the host part of the URL`)),
+      );
+    }
+    expect(messages).toContainEqual(
+      expect.stringMatching(/d\.yaml:4:\d+: request\.url: \{path\} follows the environment's base URL directly/),
+    );
+  });
+
+  it('rejects path values with dot segments or encoded dots and slashes; nothing is sent', async () => {
+    const source = await sourceFrom(`
+name: get
+description: d
+input: { type: object, properties: { id: { type: string }, rest: { type: string } } }
+request: { url: "\${BASE}/echo/items/{id}/files/{+rest}" }
+`);
+    const before = server.seen.length;
+    for (const [id, rest] of [
+      ['..', 'x'],
+      ['.', 'x'],
+      ['a', 'b/../../admin'],
+      ['a', '%2e%2e/admin'],
+      ['a', 'b%2Fc'],
+      ['%2E%2E', 'x'],
+      ['a', 'b\\..\\c'],
+    ]) {
+      const error = await source.callTool('get', { id, rest }).catch((e: unknown) => e);
+      expect(error, `${id} ${rest}`).toBeInstanceOf(InvalidArgumentsError);
+      expect((error as Error).message).toMatch(/is not allowed in a URL path/);
+    }
+    expect(server.seen.length).toBe(before);
+    expect(echoed(await source.callTool('get', { id: 'a.b', rest: 'c/d..e/f' })).url).toBe('/echo/items/a.b/files/c/d..e/f');
+  });
+
+  it('checks the final origin before credentials are attached (a template that slipped past load)', async () => {
+    const source = await sourceFrom(
+      'name: t\ndescription: d\ninput: { properties: { path: { type: string } } }\nrequest: { url: "${BASE}/{+path}" }\nauth: { type: bearer, token: "${API_TOKEN}" }\n',
+      { API_TOKEN: 'origin-secret-1' },
+    );
+    // As if the file had said "${BASE}{+path}": an argument starting with "@" would make the URL's host its own.
+    (source.group.tools[0] as { url: string }).url = '${BASE}{+path}';
+    const before = other.seen.length;
+    const error = await source.callTool('t', { path: `@${new URL(other.url).host}/echo/stolen` }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentsError);
+    expect((error as Error).message).toContain(`would send the request to http://${new URL(other.url).host} instead of ${server.url}`);
+    expect(other.seen.length).toBe(before);
+  });
+
+  it('refuses loopback and private addresses unless the file sets allow_private_network (literal and resolved)', async () => {
+    const port = new URL(server.url).port;
+    const before = server.seen.length;
+    for (const host of ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]']) {
+      const source = await sourceFrom(`name: t\ndescription: d\nrequest: { url: "http://${host}:${port}/echo/x" }\n`, {}, 'default');
+      const result = await source.callTool('t', {});
+      expect(result.isError, host).toBe(true);
+      expect(text(result)).toMatch(
+        /(is|resolves to 127\.0\.0\.1,) a loopback address; a capability may call it only if its file sets allow_private_network: true$/,
+      );
+      expect(source.status().state).toBe('error');
+      expect(source.status().error).toMatch(/a loopback address/);
+      expect(source.status().circuit).toBe('closed'); // a refusal is not the API's fault
+    }
+    expect(server.seen.length).toBe(before);
+    const allowed = await sourceFrom(`name: t\ndescription: d\nrequest: { url: "http://localhost:${port}/echo/x" }\n`);
+    expect(echoed(await allowed.callTool('t', {})).url).toBe('/echo/x');
+  });
+
+  it('classifies addresses: private, loopback, link-local, unique-local and IPv4 inside IPv6 are refused; public ones pass', () => {
+    const refused = [
+      '0.0.0.0',
+      '10.1.2.3',
+      '100.64.0.1',
+      '127.8.8.8',
+      '169.254.169.254',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '::',
+      '::1',
+      'fe80::1',
+      'febf::1',
+      'fc00::1',
+      'fd12:3456::1',
+      '::ffff:127.0.0.1',
+      '::ffff:a9fe:a9fe',
+      '::ffff:0:0',
+      '64:ff9b::10.0.0.1',
+      '[::1]',
+    ];
+    const allowed = ['8.8.8.8', '172.32.0.1', '100.128.0.1', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', 'fec0::1'];
+    expect(refused.filter((a) => privateAddressKind(a) === undefined)).toEqual([]);
+    expect(allowed.filter((a) => privateAddressKind(a) !== undefined)).toEqual([]);
+  });
+
+  it('follows a redirect to another origin without the credentials, in headers or in the query', async () => {
+    const env = { API_TOKEN: 'query-secret-42' };
+    const source = await sourceFrom(
+      `name: r\ndescription: d\nrequest:\n  url: "\${BASE}/redirect"\n  query: { to: "${other.url}/echo/away?leak=\${API_TOKEN}&keep=1" }\nauth: { type: api_key, in: query, name: api_key, value: "\${API_TOKEN}" }\n`,
+      env,
+    );
+    const before = other.seen.length;
+    const landed = echoed(await source.callTool('r', {}));
+    expect(landed.url).toBe('/echo/away?keep=1');
+    expect(other.seen[before]!.url).toBe('/echo/away?keep=1');
+  });
+
+  it('skips a capability file over limits.max_file_bytes with a clear problem', async () => {
+    const tool = (name: string) => `name: ${name}\ndescription: d\nrequest: { url: "https://example.com" }\n`;
+    const dir = tempDir();
+    writeFileSync(join(dir, 'small.yaml'), tool('small'));
+    writeFileSync(join(dir, 'big.yaml'), `${tool('big')}# ${'x'.repeat(3000)}\n`);
+    const loaded = await loadCapabilityDirs([dir], {}, { maxFileBytes: 2048 });
+    expect(loaded.groups.flatMap((g) => g.tools.map((t) => t.name))).toEqual(['small']);
+    expect(loaded.problems.map(formatCapabilityProblem)).toEqual([
+      expect.stringMatching(/big\.yaml: \(top level\): the file is 30\d\d bytes, over limits\.max_file_bytes \(2048\); it was skipped$/),
+    ]);
+    // The default is 1 MiB: the same file loads.
+    expect((await loadCapabilityDirs([dir], {})).problems).toEqual([]);
+  });
+
+  it('registers auth values for redaction: an error body that echoes the token comes back «redacted:NAME»', async () => {
+    const SECRET = 'echoed-secret-Tok3n-987';
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'who.yaml'),
+      'allow_private_network: true\nname: who\ndescription: d\nrequest: { url: "${BASE}/unauthorized" }\nauth: { type: bearer, token: "${WHO_TOKEN}" }\n',
+    );
+    expect(redact(`x ${SECRET} x`)).toBe(`x ${SECRET} x`);
+    const loaded = await loadCapabilitySources([dir], { BASE: server.url, WHO_TOKEN: SECRET });
+    expect(redact(`x ${SECRET} x`)).toBe('x «redacted:WHO_TOKEN» x'); // the gateway-wide registry knows it
+    const result = await loaded.sources[0]!.callTool('who', {});
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe('HTTP 401 Unauthorized: {"error":"bad credentials","got":"Bearer «redacted:WHO_TOKEN»"}');
+  });
+
+  it('shows a host that cannot be resolved, and a closed port after a failed call, as error with the reason', async () => {
+    const unresolvable = await sourceFrom(
+      'name: t\ndescription: d\nrequest: { url: "https://api.capability-test.invalid/x" }\n',
+      {},
+      'default',
+    );
+    expect(unresolvable.status().state).toBe('ready'); // nothing checked yet
+    await unresolvable.listTools();
+    await expect.poll(() => unresolvable.status().state).toBe('error');
+    expect(unresolvable.status().error).toBe('api.capability-test.invalid: cannot resolve the host name (ENOTFOUND)');
+
+    const closed = await sourceFrom(`name: t\ndescription: d\nrequest: { url: "http://127.0.0.1:${closedPort}/x" }\n`);
+    await closed.listTools();
+    expect(closed.status()).toMatchObject({ state: 'ready', circuit: 'closed' });
+    expect(closed.status().error).toBeUndefined();
+    expect((await closed.callTool('t', {})).isError).toBe(true);
+    expect(closed.status()).toMatchObject({ state: 'error', error: expect.stringMatching(/^127\.0\.0\.1: connect ECONNREFUSED/) });
+
+    // Two hosts, one down: ready, with the error naming the tools that cannot work.
+    const mixed = await sourceFrom(`
+base_url: "\${BASE}"
+tools:
+  - { name: up, description: d, request: { url: /echo/up } }
+  - { name: down, description: d, request: { url: "https://down.capability-test.invalid/x" } }
+`);
+    await mixed.listTools();
+    await expect
+      .poll(() => mixed.status().error)
+      .toBe('down.capability-test.invalid: cannot resolve the host name (ENOTFOUND) (down cannot work)');
+    expect(mixed.status().state).toBe('ready');
+  });
+
+  it('runs calls through a CallGuard per file: the circuit opens after repeated network failures, rate_limit answers at once', async () => {
+    const source = await sourceFrom(
+      `name: t\ndescription: d\ncircuit_breaker: { failures: 2, reset_ms: 600000 }\nrequest: { url: "http://127.0.0.1:${closedPort}/x" }\n`,
+    );
+    expect((await source.callTool('t', {})).isError).toBe(true);
+    expect((await source.callTool('t', {})).isError).toBe(true);
+    expect(source.status().circuit).toBe('open');
+    await expect(source.callTool('t', {})).rejects.toBeInstanceOf(CircuitOpenError);
+
+    const limited = await sourceFrom(
+      'name: t\ndescription: d\nrate_limit: { calls: 1, per_ms: 600000 }\nrequest: { url: "${BASE}/echo/once" }\n',
+    );
+    echoed(await limited.callTool('t', {}));
+    await expect(limited.callTool('t', {})).rejects.toBeInstanceOf(RateLimitedError);
+  });
+
+  it('list_servers through the gateway shows an unreachable capability server as error with its reason', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'offline.yaml'),
+      'server: offline_api\nname: t\ndescription: d\nrequest: { url: "https://api.capability-test.invalid/x" }\n',
+    );
+    const gateway = await startTestGateway({ capability_dirs: [dir] });
+    const client = await connectClient('v2-2026', gateway.url);
+    try {
+      const servers = async () =>
+        ((await client.call('list_servers')).structuredContent as { servers: Array<Record<string, unknown>> }).servers;
+      await expect.poll(async () => (await servers()).find((s) => s.name === 'offline_api')?.state).toBe('error');
+      expect((await servers()).find((s) => s.name === 'offline_api')).toMatchObject({
+        transport: 'http-rest',
+        error: 'api.capability-test.invalid: cannot resolve the host name (ENOTFOUND)',
+      });
+    } finally {
+      await client.close();
+      await gateway.close();
+    }
   });
 });

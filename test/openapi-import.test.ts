@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { runCapCommand } from '../src/capabilities/cli.js';
 import { formatCapabilityProblem, loadCapabilityDirs } from '../src/capabilities/load.js';
 import { type ImportedFile, importOpenApi, OpenApiImportError, writeCapabilities } from '../src/capabilities/openapi.js';
 import { CapabilitySource } from '../src/capabilities/source.js';
+import { repoRoot } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'openapi');
 const PETSTORE3 = join(fixtures, 'petstore3.json');
@@ -250,7 +251,8 @@ describe('OpenAPI import: Petstore 3 (OpenAPI 3.0)', () => {
 
   it('a tool imported from the spec URL calls a server that mimics petstore', async () => {
     const { files } = await importOpenApi(`${origin}/api/v3/openapi.json`, { include: ['pet'] });
-    const { groups } = await loadBack(files);
+    // The mimic runs on loopback, which capabilities may call only when their file says so.
+    const { groups } = await loadBack(files.map((f) => ({ ...f, yaml: `allow_private_network: true\n${f.yaml}` })));
     const source = new CapabilitySource(groups[0]!, { env: { PETSTORE_API_KEY: 'special-key', PETSTORE_AUTH: 'oauth-token-xyz' } });
 
     const before = seen.length;
@@ -350,6 +352,20 @@ describe('cap import / cap validate commands', () => {
     const check = io();
     expect(await runCapCommand(['validate', dir], check.io)).toBe(0);
     expect(check.out.stdout).toBe(`${dir}: ok (7 tools in 1 server: petstore)\n`);
+  });
+
+  it('validate compiles input schemas: one that is not JSON Schema is a problem; the shipped examples pass', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      'name: bad_schema\ndescription: d\ninput: { type: object, properties: { q: { type: string, pattern: "([unclosed" } } }\nrequest: { url: "https://example.com/{q}" }\n',
+    );
+    const bad = io();
+    expect(await runCapCommand(['validate', dir], bad.io)).toBe(2);
+    expect(bad.out.stderr).toMatch(/bad\.yaml: bad_schema: the tool's input schema is not valid JSON Schema: Invalid regular expression/);
+    const examples = io();
+    expect(await runCapCommand(['validate', join(repoRoot, 'capabilities', 'examples')], examples.io)).toBe(0);
+    expect(examples.out.stdout).toMatch(/: ok \(7 tools in 1 server: capabilities\)\n$/);
   });
 
   it('reports usage errors and unreadable specs', async () => {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { formatCapabilityProblem, loadCapabilityDirs } from './load.js';
 import { importOpenApi, OpenApiImportError, writeCapabilities } from './openapi.js';
+import { schemaProblem } from './validate.js';
 
 export const CAP_USAGE = `Usage:
   mcp-gateway cap import SPEC --output DIR [--prefix P] [--include TAG|OPERATION_ID]... [--server NAME] [--base-url URL] [--force]
@@ -104,6 +105,11 @@ async function capImport(positionals: string[], values: ReturnType<typeof parse>
 async function capValidate(dirs: string[], io: CapIo): Promise<number> {
   const folders = dirs.length > 0 ? dirs : ['capabilities'];
   const { groups, problems, warnings } = await loadCapabilityDirs(folders);
+  // Input schemas are compiled here (the gateway compiles each on its tool's first call).
+  for (const tool of groups.flatMap((g) => g.tools)) {
+    const problem = await schemaProblem(tool.inputSchema);
+    if (problem) problems.push({ file: tool.file, path: tool.name, message: problem });
+  }
   for (const problem of problems) io.stderr(`${formatCapabilityProblem(problem)}\n`);
   for (const warning of warnings) io.stderr(`warning: ${warning}\n`);
   if (problems.length > 0) {

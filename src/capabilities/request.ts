@@ -147,7 +147,7 @@ export function prepareRequest(def: CapabilityDefinition, given: Record<string, 
 }
 
 /** Top-level `default`s of the input schema fill arguments the model left out. */
-function withDefaults(def: CapabilityDefinition, given: Record<string, unknown>): Record<string, unknown> {
+export function withDefaults(def: CapabilityDefinition, given: Record<string, unknown>): Record<string, unknown> {
   const args = { ...given };
   for (const [name, schema] of Object.entries(def.inputSchema.properties ?? {})) {
     if (args[name] === undefined && schema && typeof schema === 'object' && 'default' in schema)
@@ -215,9 +215,9 @@ function climbingValue(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The origin a tool's URL has whatever its arguments are: every argument stood in for by a plain word. */
+/** The origin a tool's URL has whatever its arguments are: every argument left empty. */
 function templateOrigin(template: string, env: NodeJS.ProcessEnv): string {
-  const anyArgument = new Proxy({}, { get: () => 'x' }) as Record<string, unknown>;
+  const anyArgument = new Proxy({}, { get: () => '' }) as Record<string, unknown>;
   try {
     return new URL(render(template, { args: anyArgument, env }, urlComponent)!).origin;
   } catch {

@@ -7,7 +7,7 @@ import { send } from './http.js';
 import type { CapabilityDefinition, CapabilityGroup } from './load.js';
 import { BlockedAddressError } from './network-policy.js';
 import { type Host, Reachability } from './reachability.js';
-import { ArgumentError, type PreparedRequest, prepareRequest } from './request.js';
+import { ArgumentError, type PreparedRequest, prepareRequest, withDefaults } from './request.js';
 import { errorResult, mapReply, scrubResult, scrubText } from './response.js';
 import { MissingEnvError, render, urlComponent } from './template.js';
 import { checkArguments, InvalidArgumentsError, InvalidSchemaError } from './validate.js';
@@ -107,7 +107,8 @@ export class CapabilitySource implements ToolSource {
 
     let request: PreparedRequest;
     try {
-      const problems = await checkArguments(def.inputSchema, args ?? {});
+      // Top-level defaults first: an argument the schema both requires and gives a default may be left out.
+      const problems = await checkArguments(def.inputSchema, withDefaults(def, args ?? {}));
       if (problems.length > 0) throw new InvalidArgumentsError(this.name, def.name, problems);
       request = prepareRequest(def, args ?? {}, this.env);
     } catch (error) {

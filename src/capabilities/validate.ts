@@ -62,6 +62,23 @@ const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Check arguments against an input schema. Throws InvalidSchemaError when the schema itself cannot be compiled. */
 export async function checkArguments(schema: object, args: Record<string, unknown>): Promise<ArgumentProblem[]> {
+  const validate = await compile(schema);
+  if (validate(args)) return [];
+  return (validate.errors ?? []).map(describe);
+}
+
+/** Why a schema cannot check arguments (cap validate asks; the gateway finds out on the tool's first call), or undefined. */
+export async function schemaProblem(schema: object): Promise<string | undefined> {
+  try {
+    await compile(schema);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InvalidSchemaError) return error.message;
+    throw error;
+  }
+}
+
+async function compile(schema: object): Promise<ValidateFunction> {
   let validate = compiled.get(schema);
   if (!validate) {
     const { draft2020, draft07 } = await loadCompilers();
@@ -74,8 +91,7 @@ export async function checkArguments(schema: object, args: Record<string, unknow
     }
     compiled.set(schema, validate);
   }
-  if (validate(args)) return [];
-  return (validate.errors ?? []).map(describe);
+  return validate;
 }
 
 function describe(error: ErrorObject): ArgumentProblem {
