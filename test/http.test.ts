@@ -150,11 +150,15 @@ describe('POST /mcp: raw HTTP', () => {
       expect((await rpcBody(response)).error?.message).toMatch(/origin/i);
     });
 
-    it('accepts a localhost Origin on any port', async () => {
-      const response = await post(gateway.url, toolsList(), { origin: 'http://localhost:1234', 'mcp-protocol-version': '2025-11-25' });
-      expect(response.status).not.toBe(403);
-      expect(response.status).toBe(200);
-      expect(toolNames(await rpcBody(response))).toEqual(META_TOOLS);
+    it("accepts a localhost Origin only on the gateway's own port", async () => {
+      const own = await post(gateway.url, toolsList(), {
+        origin: `http://localhost:${gateway.port}`,
+        'mcp-protocol-version': '2025-11-25',
+      });
+      expect(own.status).toBe(200);
+      expect(toolNames(await rpcBody(own))).toEqual(META_TOOLS);
+      const otherPort = await post(gateway.url, toolsList(), { origin: 'http://localhost:1234', 'mcp-protocol-version': '2025-11-25' });
+      expect(otherPort.status).toBe(403);
     });
   });
 
