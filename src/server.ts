@@ -1,24 +1,30 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { type Authenticator, createAuthenticator } from './access/authenticate.js';
+import { PrincipalRateLimiter } from './access/rate-limit.js';
 import { BackendPool } from './backends/pool.js';
-import type { ToolSource } from './sources/source.js';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { loadCapabilitySources } from './capabilities/sources.js';
+import { checkExposure } from './config/exposure.js';
+import { ConfigError, loadConfig } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
+import { registerConfigSecrets } from './config/secrets.js';
 import { watchPaths } from './config/watch.js';
 import { createHttpApp } from './http/app.js';
 import { type Logger, silentLogger } from './log.js';
 import { metaToolDefinitions } from './meta/definitions.js';
 import { metaServerFactory } from './meta/server.js';
-import { LOCAL_USER } from './access/principal.js';
 import { AuditLog } from './observe/audit.js';
 import { ToolIndex } from './search/rank.js';
-import { loadCapabilitySources } from './capabilities/sources.js';
+import { toolDoc } from './search/tool-doc.js';
+import type { ToolSource } from './sources/source.js';
 
 export interface RunningGateway {
   /** The MCP endpoint, e.g. http://127.0.0.1:39400/mcp */
   url: string;
   port: number;
   pool: BackendPool;
+  /** The recent invoke records (newest first), as /admin/calls will show them. */
+  audit: AuditLog;
   /** Re-read the config file and capability folders and apply them; the running config stays on any problem. */
   reload(): Promise<ReloadResult>;
   /** Stop accepting, let in-flight calls finish (up to server.shutdown_timeout_ms), stop every backend. */
@@ -33,26 +39,22 @@ export interface GatewayOptions {
   configFile?: string;
 }
 
-/** Wiring, top-down: config → pool → search index → meta-tools → HTTP. Nothing is started but the listener. */
+/**
+ * Wiring, top-down: config → pool → search index → meta-tools → access → HTTP. Nothing is started but
+ * the listener. Throws when the config must not be served (a non-loopback bind without auth).
+ */
 export async function startGateway(initial: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const logger = options.logger ?? silentLogger();
+  const exposed = checkExposure(initial);
+  if (exposed) throw new Error(exposed);
   let config = initial;
 
   const index = new ToolIndex();
-  const reindex = (source: ToolSource) => {
-    const tools = source.cachedTools ?? [];
+  const reindex = (source: ToolSource) =>
     index.replaceServer(
       source.name,
-      tools.map((t) => ({
-        server: source.name,
-        serverDescription: source.description,
-        name: t.name,
-        title: t.title ?? t.annotations?.title,
-        description: t.description,
-        inputSchema: t.inputSchema as Record<string, unknown>,
-      })),
+      (source.cachedTools ?? []).map((tool) => toolDoc(source, tool)),
     );
-  };
   const pool = new BackendPool({ logger, onToolsChanged: reindex, onRemoved: (name) => index.removeServer(name) });
   const capabilities = await loadCapabilities(config, logger);
   for (const problem of capabilities.problems) logger.warn({ problem }, 'capability file skipped');
@@ -60,14 +62,25 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
 
   let definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
   const audit = new AuditLog(logger);
-  const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, audit }, () => definitions);
+  // Kept across reloads: its windows are keyed by principal name, and each check reads the current limit.
+  const invokeLimiter = new PrincipalRateLimiter();
+  const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, audit, invokeLimiter }, () => definitions);
+  let boundPort = 0;
+  let authenticator: Authenticator | undefined;
+  const currentAuthenticator = () => {
+    authenticator ??= createAuthenticator(config.auth, { resourceMetadataUrl: resourceMetadataUrl(config, boundPort), logger });
+    return authenticator;
+  };
   const http = createHttpApp({
-    server: config.server,
-    newMcpServer: () => newMetaServer(() => LOCAL_USER),
+    config: () => config,
+    port: () => boundPort,
+    authenticator: currentAuthenticator,
+    newMcpServer: newMetaServer,
     health: () => ({
       status: pool.degraded() ? 'degraded' : 'ok',
       backends: Object.fromEntries(pool.all().map((b) => [b.name, b.status().state])),
       circuits: Object.fromEntries(pool.all().map((b) => [b.name, b.status().circuit])),
+      sessions: http.sessionCount(),
     }),
     reload: options.configFile ? () => reload() : undefined,
     logger,
@@ -75,25 +88,33 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
 
   /** Validate everything first; then swap atomically. An invalid edit changes nothing. */
   async function reload(): Promise<ReloadResult> {
-    let next: GatewayConfig;
+    let next: Awaited<ReturnType<typeof loadConfig>>;
     try {
-      next = await loadConfigFile(options.configFile!);
+      next = await loadConfig(options.configFile!);
     } catch (error) {
       const problems = error instanceof ConfigError ? error.message.split('\n') : [String(error)];
       logger.error({ problems }, 'config reload rejected; the running config is kept');
       return { ok: false, problems };
     }
-    const loaded = await loadCapabilities(next, logger);
+    // Bind settings apply on restart, so exposure is judged with the running host.
+    const exposed = checkExposure({ ...next.config, server: { ...next.config.server, host: config.server.host } });
+    if (exposed) {
+      logger.error({ problems: [exposed] }, 'config reload rejected; the running config is kept');
+      return { ok: false, problems: [exposed] };
+    }
+    const loaded = await loadCapabilities(next.config, logger);
     if (loaded.problems.length > 0) {
       logger.error({ problems: loaded.problems }, 'capability reload rejected; the running config is kept');
       return { ok: false, problems: loaded.problems };
     }
-    if (next.server.host !== config.server.host || next.server.port !== config.server.port) {
+    if (next.config.server.host !== config.server.host || next.config.server.port !== config.server.port) {
       logger.warn('server.host and server.port take effect on restart');
     }
-    config = next;
-    const changes = pool.apply(next.backends, loaded.sources);
-    const nextDefinitions = metaToolDefinitions(next.meta_mcp.tool_prefix, pool.names());
+    registerConfigSecrets(next.secrets);
+    config = next.config;
+    authenticator = undefined; // rebuilt from the new `auth` on the next request
+    const changes = pool.apply(config.backends, loaded.sources);
+    const nextDefinitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
     if (JSON.stringify(nextDefinitions) !== JSON.stringify(definitions)) {
       definitions = nextDefinitions;
       await http.notifyToolsChanged();
@@ -112,12 +133,14 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
         )
       : undefined;
   const port = (listener.address() as AddressInfo).port;
+  boundPort = port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 
   return {
     url: `http://${host}:${port}/mcp`,
     port,
     pool,
+    audit,
     reload,
     close: async () => {
       await watcher?.close();
@@ -133,7 +156,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
 
 /** Capability groups, with a clash against a gateway.yaml backend name reported as a problem. */
 async function loadCapabilities(config: GatewayConfig, logger?: Logger) {
-  const loaded = await loadCapabilitySources(config.capability_dirs);
+  const loaded = await loadCapabilitySources(config.capability_dirs, process.env, { maxFileBytes: config.limits.max_file_bytes });
   for (const warning of loaded.warnings) logger?.warn({ warning }, 'capability');
   const clashes = loaded.sources.filter((source) => source.name in config.backends);
   return {
@@ -145,8 +168,22 @@ async function loadCapabilities(config: GatewayConfig, logger?: Logger) {
   };
 }
 
+/**
+ * Where clients find the RFC 9728 metadata: beside the public resource URL when `oauth.resource` (or
+ * `audience`) is one (behind a proxy the bind address is the wrong one to hand out), else on the bound address.
+ */
+function resourceMetadataUrl(config: GatewayConfig, port: number): string {
+  const resource = config.auth?.oauth ? (config.auth.oauth.resource ?? config.auth.oauth.audience) : undefined;
+  if (resource && URL.canParse(resource)) {
+    const url = new URL(resource);
+    return `${url.origin}/.well-known/oauth-protected-resource${url.pathname === '/' ? '' : url.pathname}`;
+  }
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return `http://${host}:${port}/.well-known/oauth-protected-resource/mcp`;
+}
+
 function listen(
-  fetch: (request: Request) => Response | Promise<Response>,
+  fetch: Parameters<typeof serve>[0]['fetch'],
   hostname: string,
   port: number,
 ): Promise<ServerType & { closeAllConnections?: () => void }> {

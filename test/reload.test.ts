@@ -41,7 +41,13 @@ const serverNames = async () =>
   ((await client!.call('list_servers')).structuredContent?.servers as Array<{ name: string }>).map((s) => s.name);
 const pidOf = async (server: string) => (await client!.call('invoke', { server, tool: 'pid' })).structuredContent?.pid as number;
 const reload = async () =>
-  (await fetch(gateway!.url.replace('/mcp', '/admin/reload'), { method: 'POST' })).json() as Promise<Record<string, unknown>>;
+  (
+    await fetch(gateway!.url.replace('/mcp', '/admin/reload'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+  ).json() as Promise<Record<string, unknown>>;
 
 describe('hot reload', () => {
   it('keeps unchanged backends, replaces changed ones, stops removed ones, adds new ones', async () => {

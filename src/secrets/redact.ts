@@ -7,27 +7,45 @@
 /** Shorter values are not redacted: replacing every "1" or "true" in a text would destroy it, and hides no credential. */
 export const MIN_SECRET_LENGTH = 6;
 
-let secrets: Array<{ value: string; label: string }> = [];
+type Entry = { value: string; name: string };
+
+/** The loaded config's values (replaced by each load) and values added by other sources (kept). */
+let fromConfig: Entry[] = [];
+let added: Entry[] = [];
+let labels = new Map<string, string>();
 let pattern: RegExp | undefined;
 
-/** Replace the registry (a reload's values replace the old ones; values shorter than MIN_SECRET_LENGTH are ignored). */
-export function setSecrets(entries: Iterable<{ value: string; name: string }>): void {
-  const byValue = new Map<string, string>();
-  for (const { value, name } of entries) if (value.length >= MIN_SECRET_LENGTH && !byValue.has(value)) byValue.set(value, name);
+function rebuild(): void {
+  labels = new Map();
+  for (const { value, name } of [...fromConfig, ...added]) {
+    if (value.length >= MIN_SECRET_LENGTH && !labels.has(value)) labels.set(value, `«redacted:${name}»`);
+  }
   // Longest first, so a secret that contains another is replaced whole.
-  secrets = [...byValue].sort((a, b) => b[0].length - a[0].length).map(([value, name]) => ({ value, label: `«redacted:${name}»` }));
-  pattern = secrets.length > 0 ? new RegExp(secrets.map((s) => s.value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : undefined;
+  const values = [...labels.keys()].sort((a, b) => b.length - a.length);
+  pattern = values.length > 0 ? new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : undefined;
 }
 
-/** Add values (e.g. capability auth read from the environment) without dropping the others. */
-export function addSecrets(entries: Iterable<{ value: string; name: string }>): void {
-  setSecrets([...secrets.map((s) => ({ value: s.value, name: s.label.slice('«redacted:'.length, -1) })), ...entries]);
+/** The config's secrets: a load's values replace the previous load's (values added with addSecrets stay). */
+export function setSecrets(entries: Iterable<Entry>): void {
+  fromConfig = [...entries];
+  rebuild();
+}
+
+/**
+ * Add values (e.g. capability auth read from the environment). They are kept for the life of the
+ * process: a credential that was once in use stays redacted after a reload drops it.
+ */
+export function addSecrets(entries: Iterable<Entry>): void {
+  const known = new Set(added.map((e) => e.value));
+  const fresh = [...entries].filter((e) => !known.has(e.value));
+  if (fresh.length === 0) return;
+  added = [...added, ...fresh];
+  rebuild();
 }
 
 /** The text with every registered secret replaced by «redacted:NAME». */
 export function redact(text: string): string {
   if (!pattern || text.length < MIN_SECRET_LENGTH) return text;
-  const labels = new Map(secrets.map((s) => [s.value, s.label]));
   return text.replace(pattern, (match) => labels.get(match) ?? '«redacted»');
 }
 
