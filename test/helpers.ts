@@ -49,11 +49,13 @@ export interface CallResult {
 export type ClientKind = 'v1' | 'v2-2025' | 'v2-2026';
 export const CLIENT_KINDS: ClientKind[] = ['v1', 'v2-2025', 'v2-2026'];
 
-export async function connectClient(kind: ClientKind, url: string): Promise<FrontClient> {
+/** `headers` go with every request (e.g. `Authorization: Bearer …`). */
+export async function connectClient(kind: ClientKind, url: string, headers?: Record<string, string>): Promise<FrontClient> {
+  const requestInit = headers ? { headers } : undefined;
   const info = { name: `test-${kind}`, version: '1.0.0' };
   if (kind === 'v1') {
     const client = new ClientV1(info);
-    const transport = new HttpTransportV1(new URL(url));
+    const transport = new HttpTransportV1(new URL(url), { requestInit });
     await client.connect(transport);
     await client.listTools(); // as real clients do; it also arms callTool's outputSchema validation
     return {
@@ -72,7 +74,7 @@ export async function connectClient(kind: ClientKind, url: string): Promise<Fron
     };
   }
   const client = new ClientV2(info, { versionNegotiation: { mode: kind === 'v2-2026' ? { pin: '2026-07-28' } : 'legacy' } });
-  const transport = new HttpTransportV2(new URL(url));
+  const transport = new HttpTransportV2(new URL(url), { requestInit });
   await client.connect(transport);
   await client.listTools(); // as real clients do; it also arms callTool's outputSchema validation
   return {
