@@ -689,6 +689,7 @@ tools:
       title: 'Search things',
       annotations: { title: 'Search things', readOnlyHint: true, idempotentHint: true, destructiveHint: false },
     });
+    await expect.poll(() => source.status().state).toBe('ready'); // after the DNS check of 127.0.0.1
     expect(source.status()).toEqual({
       name: 'api',
       description: 'A test API',
@@ -903,13 +904,12 @@ request: { url: "\${BASE}/echo/items/{id}/files/{+rest}" }
       {},
       'default',
     );
-    expect(unresolvable.status().state).toBe('ready'); // nothing checked yet
-    await unresolvable.listTools();
+    expect(unresolvable.status().state).toBe('starting'); // asking starts the check; nothing is known yet
     await expect.poll(() => unresolvable.status().state).toBe('error');
     expect(unresolvable.status().error).toBe('api.capability-test.invalid: cannot resolve the host name (ENOTFOUND)');
 
     const closed = await sourceFrom(`name: t\ndescription: d\nrequest: { url: "http://127.0.0.1:${closedPort}/x" }\n`);
-    await closed.listTools();
+    await expect.poll(() => closed.status().state).toBe('ready');
     expect(closed.status()).toMatchObject({ state: 'ready', circuit: 'closed' });
     expect(closed.status().error).toBeUndefined();
     expect((await closed.callTool('t', {})).isError).toBe(true);
@@ -922,7 +922,7 @@ tools:
   - { name: up, description: d, request: { url: /echo/up } }
   - { name: down, description: d, request: { url: "https://down.capability-test.invalid/x" } }
 `);
-    await mixed.listTools();
+    mixed.status();
     await expect
       .poll(() => mixed.status().error)
       .toBe('down.capability-test.invalid: cannot resolve the host name (ENOTFOUND) (down cannot work)');

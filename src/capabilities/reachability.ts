@@ -31,6 +31,11 @@ export class Reachability {
     private readonly resolve: Lookup = (host) => lookup(host, { all: true }),
   ) {}
 
+  /** False until the first DNS check has ended. */
+  get checked(): boolean {
+    return this.checkedAt > Number.NEGATIVE_INFINITY;
+  }
+
   /** Start a DNS check when the last one is older than CHECK_TTL_MS; resolves when the current check ends. */
   refresh(): Promise<void> {
     if (this.running) return this.running;

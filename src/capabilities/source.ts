@@ -12,8 +12,6 @@ import { errorResult, mapReply, scrubResult, scrubText } from './response.js';
 import { MissingEnvError, render, urlComponent } from './template.js';
 import { checkArguments, InvalidArgumentsError, InvalidSchemaError } from './validate.js';
 
-/** How long listTools waits for a due reachability check, so list_servers shows its result (the check goes on after). */
-export const STATUS_WAIT_MS = 500;
 /** Answers that say the API itself is down: they count against the circuit, as network failures and timeouts do. */
 const UPSTREAM_DOWN = [502, 503, 504];
 
@@ -69,9 +67,19 @@ export class CapabilitySource implements ToolSource {
     return this.inFlight > 0;
   }
 
+  /**
+   * Asking for the status starts a due DNS check of the hosts in the background (at most one per
+   * CHECK_TTL_MS); until the first check has ended, with nothing known, the state is `starting`.
+   */
   status(): SourceStatus {
+    void this.reachability.refresh();
     const failures = this.reachability.failures();
     const all = failures.length > 0 && failures.length === this.reachability.hosts.length;
+    const state = all
+      ? 'error'
+      : failures.length === 0 && !this.reachability.checked && this.reachability.hosts.length > 0
+        ? 'starting'
+        : 'ready';
     const error = failures
       .map(({ host, reason }) => `${host.host}: ${reason}${all ? '' : ` (${host.tools.join(', ')} cannot work)`}`)
       .join('; ');
@@ -79,18 +87,14 @@ export class CapabilitySource implements ToolSource {
       name: this.name,
       description: this.description,
       transport: 'http-rest',
-      state: all ? 'error' : 'ready',
+      state,
       tools: this.cachedTools.length,
       circuit: this.circuit(),
       ...(error ? { error: redact(error) } : {}),
     };
   }
 
-  /** The tools, known without a request; a due reachability check (DNS) runs first, for at most STATUS_WAIT_MS. */
   async listTools(): Promise<readonly Tool[]> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.reachability.refresh(), new Promise((resolve) => (timer = setTimeout(resolve, STATUS_WAIT_MS)))]);
-    clearTimeout(timer);
     return this.cachedTools;
   }
 
