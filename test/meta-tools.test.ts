@@ -92,6 +92,18 @@ describe.each(CLIENT_KINDS)('meta-tools through a %s client', (kind: ClientKind)
     expect(tools.find((t) => t.name === 'tool_042')?.inputSchema).toMatchObject({ properties: { value: { type: 'string' } } });
   });
 
+  it('answers carry compact schemas: no $schema, no pretty-printing, the whole answer in the text', async () => {
+    // The memory reference server's schemas declare $schema (draft-07); the answers drop it.
+    const listed = await client.call('list_tools', { server: 'memory' });
+    const text = (listed.content?.[0] as { text: string }).text;
+    expect(text).not.toContain('$schema');
+    expect(text).not.toContain('\n');
+    expect(JSON.parse(text)).toEqual(listed.structuredContent);
+    const found = await client.call('search_tools', { query: 'create entities in the knowledge graph' });
+    expect((found.content?.[0] as { text: string }).text).not.toContain('$schema');
+    expect((found.structuredContent?.results as unknown[]).length).toBeLessThanOrEqual(5);
+  });
+
   it('list_tools on an unknown server suggests the closest names', async () => {
     const result = await client.call('list_tools', { server: 'memroy' });
     expect(result.isError).toBe(true);
