@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/server.js';
 import {
@@ -17,9 +20,22 @@ import {
  * the Inspector CLI: each must come back as an isError result the client shows, never as a thrown
  * -32602 because structuredContent broke the tool's outputSchema. (list_servers has no error path.)
  */
+/** A REST capability whose argument schema bounds `n`: a bad value must be refused before any request. */
+const capabilityDir = mkdtempSync(join(tmpdir(), 'gw-errors-cap-'));
+writeFileSync(
+  join(capabilityDir, 'bounded.yaml'),
+  [
+    'name: bounded',
+    'description: Returns n',
+    'allow_private_network: true',
+    'input: { type: object, properties: { n: { type: integer, maximum: 5 } }, required: [n] }',
+    'request: { method: GET, url: "http://127.0.0.1:9/n/{n}" }',
+  ].join('\n'),
+);
+
 const config = {
   limits: { max_query_chars: 50 },
-  capability_dirs: [],
+  capability_dirs: [capabilityDir],
   backends: {
     fixture: fixtureBackend(),
     broken: fixtureBackend(['--exit-at-start'], { connect_timeout_ms: 5_000 }),
@@ -66,6 +82,9 @@ describe.each(CLIENT_KINDS)('meta-tool errors through a %s client', (kind) => {
 
   it('invoke: bad arguments, unknown server and tool', async () => {
     expectError(await client.call('invoke', { tool: 'echo' }), 'invalid_arguments');
+    const outOfRange = await client.call('invoke', { server: 'capabilities', tool: 'bounded', arguments: { n: 10 } });
+    expectError(outOfRange, 'invalid_arguments');
+    expect(errorOf(outOfRange)?.problems).toEqual([expect.objectContaining({ path: expect.stringContaining('n') })]);
     expectError(await client.call('invoke', { server: 'fixtur', tool: 'echo' }), 'unknown_server');
     expectError(await client.call('invoke', { server: 'fixture', tool: 'ecoh' }), 'unknown_tool');
   });

@@ -2,6 +2,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Principal } from '../access/principal.js';
 import type { CatalogView } from '../access/view.js';
+import { InvalidArgumentsError } from '../capabilities/validate.js';
 import type { LimitsConfig } from '../config/schema.js';
 import type { AuditLog } from '../observe/audit.js';
 import { trimDescription } from '../search/present.js';
@@ -153,7 +154,7 @@ function forwardFailure(error: unknown, source: ToolSource): CallToolResult {
   if (error instanceof CircuitOpenError) return failure('circuit_open', error.message, { server, retry_after_ms: error.retryAfterMs });
   if (error instanceof CallTimeoutError) return failure('timeout', error.message, { server });
   if (error instanceof ConnectionLostError) return failure('backend_unavailable', error.message, { server });
-  if (error instanceof Error && error.name === 'InvalidArgumentsError') return failure('invalid_arguments', error.message, { server });
+  if (error instanceof InvalidArgumentsError) return failure('invalid_arguments', error.message, { server, problems: error.problems });
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'number') {
     return failure('backend_error', `${server} answered with an error: ${describeError(error)}`, { server, rpcCode: code });
