@@ -16,6 +16,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import MiniSearch from 'minisearch';
 import { type RankConfig, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { STOPWORDS } from '../src/search/stopwords.js';
 
 export interface Figures {
   n: number;
@@ -120,7 +121,55 @@ export function loadDatasets(): Dataset[] {
     { name: 'MetaTool single', tools: metaTools, queries: meta.queries.filter((q) => q.type === 'single') },
     { name: 'MetaTool multi', tools: metaTools, queries: meta.queries.filter((q) => q.type === 'multi') },
     { name: 'real-tools (hand-written)', tools: realTools(real), queries: realQueries.queries },
+    { name: 'real-tools with typos', tools: realTools(real), queries: withTypos(realQueries.queries, 1) },
+    {
+      name: 'MetaTool single with typos',
+      tools: metaTools,
+      queries: withTypos(
+        meta.queries.filter((q) => q.type === 'single'),
+        2,
+      ),
+    },
   ];
+}
+
+/** A deterministic pseudo-random number generator (mulberry32), so the typo sets are the same every run. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/** One typo (deletion, swap of adjacent letters, substitution or insertion), never on the first letter. */
+function typo(word: string, random: () => number): string {
+  const i = 1 + Math.floor(random() * (word.length - 1));
+  const letter = () => LETTERS[Math.floor(random() * 26)]!;
+  switch (Math.floor(random() * 4)) {
+    case 0:
+      return word.slice(0, i) + word.slice(i + 1);
+    case 1:
+      if (i < word.length - 1) return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
+      return word.slice(0, i) + letter() + word.slice(i + 1);
+    case 2:
+      return word.slice(0, i) + letter() + word.slice(i + 1);
+    default:
+      return word.slice(0, i) + letter() + word.slice(i);
+  }
+}
+
+/** The queries with a typo in about half of their words of 3+ letters (stopwords left alone): the typo rows. */
+function withTypos(queries: Query[], seed: number): Query[] {
+  const random = prng(seed);
+  return queries.map((q) => ({
+    ...q,
+    query: q.query.replace(/[A-Za-z]{3,}/g, (w) => (!STOPWORDS.has(w.toLowerCase()) && random() < 0.5 ? typo(w, random) : w)),
+  }));
 }
 
 /** Plain MiniSearch defaults: fields name, description and parameter names, default tokenizer, OR search. */
@@ -195,7 +244,8 @@ export function evalSearch(datasets: Dataset[] = loadDatasets()): DatasetResult[
  * One change at a time, cumulative, on the gateway's engine (for the README table): each row adds
  * one measured change to the row above; the last row is the shipped default.
  */
-const PLAIN = { stopwords: false, stem: null, coord: 0, synonyms: null } as const;
+const LONG_TYPOS_ONLY = { fuzzyShortMin: Number.POSITIVE_INFINITY, transpositions: false } as const;
+const PLAIN = { stopwords: false, stem: null, coord: 0, synonyms: null, ...LONG_TYPOS_ONLY } as const;
 export const ABLATION: [string, Partial<RankConfig>][] = [
   [
     'our tokenizer, same 3 fields, plain BM25 sum',
@@ -208,10 +258,11 @@ export const ABLATION: [string, Partial<RankConfig>][] = [
   ],
   ['+ all 7 fields, boosted', { ...PLAIN, prefixMin: Number.POSITIVE_INFINITY, fuzzyMin: Number.POSITIVE_INFINITY }],
   ['+ prefix (4+ letters) and typo (6+, unknown words)', PLAIN],
-  ['+ stopwords', { stem: null, coord: 0, synonyms: null }],
-  ['+ Porter2 stemming', { coord: 0, synonyms: null }],
-  ['+ IDF-weighted coordination', { synonyms: null }],
-  ['+ synonyms for rare words (default)', {}],
+  ['+ stopwords', { stem: null, coord: 0, synonyms: null, ...LONG_TYPOS_ONLY }],
+  ['+ Porter2 stemming', { coord: 0, synonyms: null, ...LONG_TYPOS_ONLY }],
+  ['+ IDF-weighted coordination', { synonyms: null, ...LONG_TYPOS_ONLY }],
+  ['+ synonyms for rare words', LONG_TYPOS_ONLY],
+  ['+ typos in 3–5-letter non-English words (same first letter), swaps as one edit (default)', {}],
 ];
 
 export function ablation(datasets: Dataset[] = loadDatasets()): string {

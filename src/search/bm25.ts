@@ -22,6 +22,13 @@ export interface ExpandOptions {
   /** match index terms one edit away (if the query term is at least this long and is not itself indexed) */
   fuzzyMin: number;
   fuzzyWeight: number;
+  /**
+   * Shorter query terms (at least this long) also match index terms one edit away, but only those with
+   * the same first letter: a short word has many neighbours, and typos rarely hit the first letter.
+   */
+  fuzzyShortMin: number;
+  /** count swapping two adjacent letters as one edit ("craete" → "create") */
+  transpositions: boolean;
 }
 
 interface Postings {
@@ -33,19 +40,28 @@ interface Postings {
   df: number[];
 }
 
-/** Is b within one insertion, deletion or substitution of a? */
-function withinOneEdit(a: string, b: string): boolean {
+/** Is b within one insertion, deletion or substitution (or, if `transpose`, swap of adjacent letters) of a? */
+export function withinOneEdit(a: string, b: string, transpose = false): boolean {
   const la = a.length;
   const lb = b.length;
   if (Math.abs(la - lb) > 1) return false;
   let i = 0;
   while (i < la && i < lb && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  if (la === lb) return a.slice(i + 1) === b.slice(i + 1);
+  if (la === lb) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return transpose && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
   if (la > lb) return a.slice(i + 1) === b.slice(i);
   return a.slice(i) === b.slice(i + 1);
 }
 
 const FIELD_SLOTS = 16;
+
+/** Key of the terms of `length` that start with `term`'s first character (a whole code point). */
+function firstAndLength(term: string, length: number): string {
+  const first = term.codePointAt(0) ?? 0;
+  return `${first}:${length}`;
+}
 
 export class Bm25Index {
   private readonly fieldCount: number;
@@ -59,8 +75,9 @@ export class Bm25Index {
   private live = 0;
   private dead = 0;
   private sortedTerms: string[] | undefined;
-  /** index terms by length (for typo lookups), rebuilt with sortedTerms */
+  /** index terms by length, and by first letter + length (for typo lookups), rebuilt with sortedTerms */
   private termsByLength: Map<number, string[]> | undefined;
+  private termsByFirstAndLength: Map<string, string[]> | undefined;
   /** postings of terms new since the last trim() */
   private readonly fresh: Postings[] = [];
 
@@ -186,10 +203,15 @@ export class Bm25Index {
     if (!this.sortedTerms) {
       this.sortedTerms = [...this.postings.keys()].sort();
       this.termsByLength = new Map();
+      this.termsByFirstAndLength = new Map();
       for (const t of this.sortedTerms) {
         const list = this.termsByLength.get(t.length);
         if (list) list.push(t);
         else this.termsByLength.set(t.length, [t]);
+        const key = firstAndLength(t, t.length);
+        const sameFirst = this.termsByFirstAndLength.get(key);
+        if (sameFirst) sameFirst.push(t);
+        else this.termsByFirstAndLength.set(key, [t]);
       }
     }
     return this.sortedTerms;
@@ -201,7 +223,8 @@ export class Bm25Index {
     const exact = this.has(term);
     if (exact) out.push([term, 1]);
     const n = term.length;
-    const sorted = opts.prefixMin <= n || opts.fuzzyMin <= n ? this.terms() : undefined;
+    const fuzzy = !exact && n >= Math.min(opts.fuzzyMin, opts.fuzzyShortMin);
+    const sorted = opts.prefixMin <= n || fuzzy ? this.terms() : undefined;
     const prefixed = new Set<string>();
     if (sorted && n >= opts.prefixMin) {
       let lo = 0;
@@ -219,10 +242,12 @@ export class Bm25Index {
         prefixed.add(t);
       }
     }
-    if (sorted && !exact && n >= opts.fuzzyMin) {
+    if (sorted && fuzzy) {
+      const sameFirst = n < opts.fuzzyMin;
       for (let len = n - 1; len <= n + 1; len++) {
-        for (const t of this.termsByLength?.get(len) ?? []) {
-          if (t === term || prefixed.has(t) || !withinOneEdit(term, t)) continue;
+        const candidates = sameFirst ? this.termsByFirstAndLength?.get(firstAndLength(term, len)) : this.termsByLength?.get(len);
+        for (const t of candidates ?? []) {
+          if (t === term || prefixed.has(t) || !withinOneEdit(term, t, opts.transpositions)) continue;
           out.push([t, (opts.fuzzyWeight * t.length) / (t.length + 1)]);
         }
       }

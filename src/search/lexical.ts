@@ -31,9 +31,19 @@ export interface RankConfig {
   /** query words at least this long also match as prefixes */
   prefixMin: number;
   prefixWeight: number;
-  /** query words at least this long also match with one edit */
+  /** query words at least this long also match with one edit, when no tool has them */
   fuzzyMin: number;
   fuzzyWeight: number;
+  /** shorter query words, at least this long, too, if the first letter is right (Infinity: off) */
+  fuzzyShortMin: number;
+  /** a swap of two adjacent letters counts as one edit */
+  transpositions: boolean;
+  /**
+   * Is a lowercased query word a known English word? Then it is not a typo, only a word no tool uses:
+   * it gets no typo matching (words shorter than `typoWordsMin` letters only). null = no such check.
+   */
+  isWord: ((word: string) => boolean) | null;
+  typoWordsMin: number;
   stopwords: boolean;
   stem: ((word: string) => string) | null;
   /** score × (IDF-weighted share of query words matched) ^ coord; 0 = plain sum */
@@ -52,6 +62,10 @@ export const DEFAULT_CONFIG: RankConfig = {
   prefixWeight: 0.5,
   fuzzyMin: 6,
   fuzzyWeight: 0.3,
+  fuzzyShortMin: 3,
+  transpositions: true,
+  isWord: (word) => synonymsOf(word) !== undefined,
+  typoWordsMin: 6,
   stopwords: true,
   stem,
   coord: 0.5,
@@ -64,6 +78,8 @@ export class LexicalScorer implements Scorer {
   private readonly cfg: RankConfig;
   private readonly boosts: Float64Array;
   private readonly analyzer: Analyzer;
+  /** expansion options for a known word: prefixes, no typos */
+  private readonly noTypos: RankConfig;
   private readonly index = new Bm25Index(FIELDS.length);
   /** the server and server-description fields of the current batch, analyzed once per distinct text */
   private readonly batchFields = new Map<string, Field>();
@@ -79,6 +95,7 @@ export class LexicalScorer implements Scorer {
     this.cfg = { ...DEFAULT_CONFIG, ...config };
     this.boosts = Float64Array.from(FIELDS.map((f) => this.cfg.boost[f]));
     this.analyzer = new Analyzer(this.cfg);
+    this.noTypos = { ...this.cfg, fuzzyMin: Number.POSITIVE_INFINITY, fuzzyShortMin: Number.POSITIVE_INFINITY };
   }
 
   add(id: number, doc: ToolDoc): void {
@@ -166,14 +183,15 @@ export class LexicalScorer implements Scorer {
   }
 
   /** BM25 of one query term (with its prefix and typo variants) into `into`; returns the touched ids. */
-  private scoreTerm(term: string, into: Float64Array, accept: ((id: number) => boolean) | undefined): number[] {
+  private scoreTerm(term: string, into: Float64Array, accept: ((id: number) => boolean) | undefined, word?: string): number[] {
     const cfg = this.cfg;
     const touched: number[] = [];
     if (isCjk(term)) {
       this.index.scoreTerm(term, 1, this.boosts, cfg.bm25, into, touched, accept);
       return touched;
     }
-    for (const [t, w] of this.index.expand(term, cfg)) {
+    const known = word !== undefined && word.length < cfg.typoWordsMin && cfg.isWord?.(word) === true;
+    for (const [t, w] of this.index.expand(term, known ? this.noTypos : cfg)) {
       this.index.scoreTerm(t, w, this.boosts, cfg.bm25, into, touched, accept);
     }
     return touched;
@@ -194,7 +212,7 @@ export class LexicalScorer implements Scorer {
     let ideal = 0;
     let coordTotal = 0;
     for (const g of this.analyzer.query(query)) {
-      const own = this.scoreTerm(g.term, term0, accept);
+      const own = this.scoreTerm(g.term, term0, accept, g.word);
       // A word (almost) no tool has: also try its general English synonyms, at lower weight.
       if (cfg.synonyms && own.length < cfg.synonymMaxHits && !isCjk(g.term)) {
         const tried = new Set<string>([g.term]);
