@@ -106,21 +106,31 @@ describe('GET /health', () => {
     const response = await fetch(healthUrl(gateway));
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await response.json()).toEqual({ status: 'ok', backends: { fx: 'idle' }, circuits: { fx: 'closed' } });
+    expect(await response.json()).toEqual({ status: 'ok', backends: { fx: 'idle' }, circuits: { fx: 'closed' }, sessions: 0 });
 
     expect(gateway.pool.get('fx')!.status().state).toBe('idle');
     expect(pidsWithArg(marker)).toEqual([]);
-    expect(await (await fetch(healthUrl(gateway))).json()).toEqual({ status: 'ok', backends: { fx: 'idle' }, circuits: { fx: 'closed' } });
+    expect(await (await fetch(healthUrl(gateway))).json()).toEqual({
+      status: 'ok',
+      backends: { fx: 'idle' },
+      circuits: { fx: 'closed' },
+      sessions: 0,
+    });
 
     // Control: using the backend does start a process we can see, and /health reports it.
     const client = await connectClient('v2-2025', gateway.url);
     try {
       await client.call('list_servers');
+      expect(await (await fetch(healthUrl(gateway))).json()).toMatchObject({ sessions: 1 });
     } finally {
       await client.close();
     }
     expect(pidsWithArg(marker)).toHaveLength(1);
-    expect(await (await fetch(healthUrl(gateway))).json()).toEqual({ status: 'ok', backends: { fx: 'ready' }, circuits: { fx: 'closed' } });
+    expect(await (await fetch(healthUrl(gateway))).json()).toMatchObject({
+      status: 'ok',
+      backends: { fx: 'ready' },
+      circuits: { fx: 'closed' },
+    });
   });
 });
 
