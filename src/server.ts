@@ -14,6 +14,7 @@ import { type Logger, silentLogger } from './log.js';
 import { metaToolDefinitions } from './meta/definitions.js';
 import { metaServerFactory } from './meta/server.js';
 import { AuditLog } from './observe/audit.js';
+import { EventBus } from './observe/events.js';
 import { ToolIndex } from './search/rank.js';
 import { toolDoc } from './search/tool-doc.js';
 import type { ToolSource } from './sources/source.js';
@@ -25,6 +26,8 @@ export interface RunningGateway {
   pool: BackendPool;
   /** The recent invoke records (newest first), as /admin/calls will show them. */
   audit: AuditLog;
+  /** What the gateway reports as it works (invoke, search, reload): observers subscribe here. */
+  events: EventBus;
   /** Re-read the config file and capability folders and apply them; the running config stays on any problem. */
   reload(): Promise<ReloadResult>;
   /** Stop accepting, let in-flight calls finish (up to server.shutdown_timeout_ms), stop every backend. */
@@ -61,10 +64,11 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
   pool.apply(config.backends, capabilities.sources);
 
   let definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
-  const audit = new AuditLog(logger);
+  const events = new EventBus();
+  const audit = new AuditLog(logger, events);
   // Kept across reloads: its windows are keyed by principal name, and each check reads the current limit.
   const invokeLimiter = new PrincipalRateLimiter();
-  const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, audit, invokeLimiter }, () => definitions);
+  const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, events, invokeLimiter }, () => definitions);
   let boundPort = 0;
   let authenticator: Authenticator | undefined;
   const currentAuthenticator = () => {
@@ -88,6 +92,12 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
 
   /** Validate everything first; then swap atomically. An invalid edit changes nothing. */
   async function reload(): Promise<ReloadResult> {
+    const result = await applyReload();
+    events.emit('reload', { ok: result.ok });
+    return result;
+  }
+
+  async function applyReload(): Promise<ReloadResult> {
     let next: Awaited<ReturnType<typeof loadConfig>>;
     try {
       next = await loadConfig(options.configFile!);
@@ -134,6 +144,8 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
       : undefined;
   const port = (listener.address() as AddressInfo).port;
   boundPort = port;
+  // Slow headers are bounded like slow bodies (Node's own default is 60 s).
+  listener.headersTimeout = Math.min(60_000, config.limits.body_timeout_ms);
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 
   return {
@@ -141,6 +153,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     port,
     pool,
     audit,
+    events,
     reload,
     close: async () => {
       await watcher?.close();
@@ -186,7 +199,7 @@ function listen(
   fetch: Parameters<typeof serve>[0]['fetch'],
   hostname: string,
   port: number,
-): Promise<ServerType & { closeAllConnections?: () => void }> {
+): Promise<ServerType & { closeAllConnections?: () => void; headersTimeout?: number }> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server));
     server.once('error', reject);

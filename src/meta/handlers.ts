@@ -4,7 +4,7 @@ import type { Principal } from '../access/principal.js';
 import type { CatalogView } from '../access/view.js';
 import { InvalidArgumentsError } from '../capabilities/validate.js';
 import type { LimitsConfig } from '../config/schema.js';
-import type { AuditLog } from '../observe/audit.js';
+import type { EventBus } from '../observe/events.js';
 import { trimDescription } from '../search/present.js';
 import { compactSchema } from '../search/schema-compact.js';
 import { suggest } from '../search/suggest.js';
@@ -24,7 +24,7 @@ import { failure, structured } from './results.js';
 export interface MetaCall {
   view: CatalogView;
   limits: LimitsConfig;
-  audit: AuditLog;
+  events: EventBus;
   /** The caller's own limit on invoke; answers ms until a call is admitted, or undefined. */
   invokeLimiter?: { check(principal: Principal): number | undefined };
   forward: ForwardOptions;
@@ -61,7 +61,15 @@ export async function listTools({ view }: MetaCall, args: z.infer<typeof ListToo
   }
 }
 
-export async function searchTools({ view, limits }: MetaCall, args: z.infer<typeof SearchToolsInput>): Promise<CallToolResult> {
+export async function searchTools(call: MetaCall, args: z.infer<typeof SearchToolsInput>): Promise<CallToolResult> {
+  const started = performance.now();
+  const result = await search(call, args);
+  const results = ((result.structuredContent as { results?: unknown[] } | undefined)?.results ?? []).length;
+  call.events.emit('search', { key: call.view.principal.name, duration_ms: performance.now() - started, results });
+  return result;
+}
+
+async function search({ view, limits }: MetaCall, args: z.infer<typeof SearchToolsInput>): Promise<CallToolResult> {
   if (args.query.length > limits.max_query_chars) {
     return failure('invalid_arguments', `The query has ${args.query.length} characters; the limit is ${limits.max_query_chars}.`);
   }
@@ -104,7 +112,7 @@ export async function invoke(call: MetaCall, args: z.infer<typeof InvokeInput>):
     outcome = call.forward.signal?.aborted ? 'cancelled' : 'gateway_error';
     throw error;
   } finally {
-    call.audit.record({
+    call.events.emit('invoke', {
       time: new Date().toISOString(),
       key: call.view.principal.name,
       server: args.server,

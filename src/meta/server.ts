@@ -3,7 +3,7 @@ import type { Principal } from '../access/principal.js';
 import { CatalogView } from '../access/view.js';
 import type { BackendPool } from '../backends/pool.js';
 import type { LimitsConfig } from '../config/schema.js';
-import type { AuditLog } from '../observe/audit.js';
+import type { EventBus } from '../observe/events.js';
 import type { ToolIndex } from '../search/rank.js';
 import { META_TOOL_NAMES, type MetaToolName } from './definitions.js';
 import type { ForwardOptions, MetaCall } from './handlers.js';
@@ -17,7 +17,7 @@ export interface MetaDeps {
   pool: BackendPool;
   index: ToolIndex;
   limits: () => LimitsConfig;
-  audit: AuditLog;
+  events: EventBus;
   invokeLimiter?: MetaCall['invokeLimiter'];
 }
 
@@ -67,7 +67,7 @@ export function metaServerFactory(
       const call: MetaCall = {
         view: new CatalogView(deps.pool, deps.index, principal()),
         limits: deps.limits(),
-        audit: deps.audit,
+        events: deps.events,
         invokeLimiter: deps.invokeLimiter,
         forward: forward.options,
       };

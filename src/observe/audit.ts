@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { EventBus } from './events.js';
 
 /** One `invoke` (or a refused one): who, what, how it ended. Never argument values. */
 export interface AuditRecord {
@@ -17,14 +18,19 @@ export interface AuditRecord {
 /** How many records the in-memory ring keeps for /admin/calls. */
 const RECENT_RECORDS = 500;
 
-/** Writes each record as one structured log line and keeps the most recent ones in memory. */
+/** Writes each invoke record as one structured log line and keeps the most recent ones in memory. */
 export class AuditLog {
   private readonly ring: AuditRecord[] = [];
   private next = 0;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    events: EventBus,
+  ) {
+    events.on('invoke', (record) => this.record(record));
+  }
 
-  record(record: AuditRecord): void {
+  private record(record: AuditRecord): void {
     this.logger.info({ audit: record }, 'invoke');
     if (this.ring.length < RECENT_RECORDS) this.ring.push(record);
     else this.ring[this.next] = record;
