@@ -90,6 +90,11 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     logger,
   });
 
+  // Readiness for a load balancer: 200 once the config is loaded and the gateway listens, 503 from the
+  // start of shutdown, so the balancer stops sending before connections close. /health stays "alive".
+  let closing = false;
+  http.app.get('/ready', (c) => (closing ? c.json({ ready: false, reason: 'shutting down' }, 503) : c.json({ ready: true })));
+
   /** Validate everything first; then swap atomically. An invalid edit changes nothing. */
   async function reload(): Promise<ReloadResult> {
     const result = await applyReload();
@@ -156,6 +161,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     events,
     reload,
     close: async () => {
+      closing = true;
       await watcher?.close();
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       await pool.drain(config.server.shutdown_timeout_ms);
