@@ -148,3 +148,24 @@ export class BackendWatchdog {
     this.child.stdin?.write(line);
   }
 }
+
+/**
+ * npm runs `npm start` and `npx`/`npm exec` commands through `sh -c`, and forwards SIGINT/SIGTERM only
+ * to that shell; dash (Debian's sh) dies of it without passing it on, so the gateway would live on,
+ * orphaned, holding its port and its backends. Started by npm (npm sets `npm_lifecycle_event`), the
+ * gateway therefore watches its parent and calls `onGone` once it is re-parented. Anywhere else it does
+ * nothing: a gateway started with `nohup … &` or by a process manager keeps running when its parent exits.
+ * Returns a function that ends the watch.
+ */
+export function watchLauncher(onGone: () => void, options: { intervalMs?: number; env?: NodeJS.ProcessEnv } = {}): () => void {
+  const env = options.env ?? process.env;
+  if (!env.npm_lifecycle_event || process.platform === 'win32') return () => {};
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, options.intervalMs ?? 250);
+  timer.unref();
+  return () => clearInterval(timer);
+}
