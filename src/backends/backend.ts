@@ -57,6 +57,9 @@ export class Backend implements ToolSource {
   /** Failed starts and unexpected exits since the last successful call. */
   private failures = 0;
   private nextStartAt = 0;
+  /** What the last failure came from (a dead connection, a failed start): later refusals share it. */
+  private lastIncident?: object;
+  private restartTimer?: NodeJS.Timeout;
   private inFlight = 0;
   private idleTimer?: NodeJS.Timeout;
 
@@ -66,6 +69,7 @@ export class Backend implements ToolSource {
     private readonly deps: BackendDeps,
   ) {
     this.guard = new CallGuard(name, config, isBackendFault);
+    this.guard.onOpen = () => this.restartWhileOpen();
   }
 
   get description(): string | undefined {
@@ -165,7 +169,27 @@ export class Backend implements ToolSource {
         this.inFlight--;
         this.scheduleIdleStop();
       }
-    });
+    }, options);
+  }
+
+  /**
+   * The circuit opened: while it stays open, restart the backend in the background (at its back-off
+   * times), so that a restart that works lets the probe through at once instead of after reset_ms.
+   */
+  private restartWhileOpen(): void {
+    clearTimeout(this.restartTimer);
+    if (this.connection) return; // alive but failing (timeouts): only the probe can tell
+    this.restartTimer = setTimeout(
+      () => {
+        if (this.guard.circuit !== 'open' || this.connection) return;
+        this.ensureStarted().then(
+          () => this.scheduleIdleStop(),
+          () => this.restartWhileOpen(),
+        );
+      },
+      Math.max(0, this.nextStartAt - Date.now()),
+    );
+    this.restartTimer.unref();
   }
 
   /** Timeouts and lost connections as the typed errors the meta-tools report. */
@@ -174,7 +198,7 @@ export class Backend implements ToolSource {
     if (sdk && error instanceof sdk.SdkError && error.code === sdk.SdkErrorCode.RequestTimeout)
       return new CallTimeoutError(this.name, this.config.timeoutMs);
     if (isConnectionLost(error))
-      return new ConnectionLostError(this.name, describeError(error), (this.tails.get(connection) ?? []).slice(-10).join('\n'));
+      return new ConnectionLostError(this.name, describeError(error), (this.tails.get(connection) ?? []).slice(-10).join('\n'), connection);
     return error;
   }
 
@@ -190,6 +214,7 @@ export class Backend implements ToolSource {
   /** Stop the backend (its tool list stays cached); a start under way is abandoned, its processes ended. */
   async stop(): Promise<void> {
     clearTimeout(this.idleTimer);
+    clearTimeout(this.restartTimer);
     if (this.starting) {
       this.startAbort?.abort(new StoppedWhileStarting());
       await this.starting.catch(() => {});
@@ -204,7 +229,9 @@ export class Backend implements ToolSource {
     if (this.connection) return Promise.resolve(this.connection);
     if (Date.now() < this.nextStartAt) {
       const wait = Math.ceil((this.nextStartAt - Date.now()) / 1000);
-      return Promise.reject(new BackendUnavailableError(this.name, `${this.lastError ?? 'failed'}; next restart attempt in ${wait} s`));
+      return Promise.reject(
+        new BackendUnavailableError(this.name, `${this.lastError ?? 'failed'}; next restart attempt in ${wait} s`, this.lastIncident),
+      );
     }
     this.starting ??= this.start().finally(() => {
       this.starting = undefined;
@@ -245,6 +272,7 @@ export class Backend implements ToolSource {
         this.state = 'ready';
         this.lastError = undefined;
         this.setTools(tools);
+        this.guard.recovered();
         this.deps.logger.info(
           { backend: this.name, tools: tools.length, pid: connection.pid, transport: connection.transport },
           'backend ready',
@@ -262,9 +290,10 @@ export class Backend implements ToolSource {
       const reason = timer.signal.aborted ? (timer.signal.reason as Error).message : describeError(error);
       const tail = this.recentStderr();
       this.lastError = tail ? `${reason}; stderr: ${lastChars(tail, 500)}` : reason;
+      this.lastIncident = attempt;
       this.markFailed();
       this.deps.logger.warn({ backend: this.name, err: this.lastError }, 'backend failed to start');
-      throw new BackendUnavailableError(this.name, this.lastError);
+      throw new BackendUnavailableError(this.name, this.lastError, attempt);
     } finally {
       clearTimeout(timeout);
       this.startAbort = undefined;
@@ -290,6 +319,7 @@ export class Backend implements ToolSource {
     this.connection = undefined;
     const tail = this.recentStderr();
     this.lastError = `connection closed unexpectedly${tail ? `; stderr: ${lastChars(tail, 500)}` : ''}`;
+    this.lastIncident = connection;
     this.markFailed();
     this.deps.logger.warn({ backend: this.name }, 'backend connection closed unexpectedly; it restarts on next use');
     void connection.reapOrphans();

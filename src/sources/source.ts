@@ -41,6 +41,8 @@ export interface SourceStatus {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /** Who is calling (a session id or principal): when calls wait for a backend, callers are served in turn. */
+  caller?: string;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -49,6 +51,8 @@ export class BackendUnavailableError extends Error {
   constructor(
     readonly backend: string,
     readonly reason: string,
+    /** The failed start this comes from: callers it failed together count as one fault. */
+    readonly incident?: object,
   ) {
     super(`server "${backend}" is unavailable: ${reason}`);
     this.name = 'BackendUnavailableError';
@@ -72,6 +76,8 @@ export class ConnectionLostError extends Error {
     readonly backend: string,
     cause: string,
     readonly stderrTail: string,
+    /** The connection that died: every call it took down counts as one fault. */
+    readonly incident?: object,
   ) {
     const detail = stderrTail ? `\nLast stderr lines:\n${stderrTail}` : '';
     super(`${backend} failed during the call: ${cause}; it restarts on next use.${detail}`);
