@@ -223,6 +223,21 @@ const MetaSection = z.strictObject({
     .default(''),
 });
 
+/** Shared by every replica: per-key invoke limits counted in Redis/Valkey, once for all replicas. */
+const SharedRateLimits = z.strictObject({
+  /** redis://[user:password@]host[:port][/db] or rediss:// (TLS); normally from `${VAR}`, as it may hold a password. */
+  redis_url: z.string().regex(/^rediss?:\/\/[^/?#]+(\/\d+)?\/?$/, 'a redis:// or rediss:// URL: [user:password@]host[:port][/db]'),
+  /** Past this (or with Redis unreachable) a replica counts its own calls alone until Redis answers again. */
+  timeout_ms: int(1).default(250),
+  /** Prefix of the Redis keys (one sorted set per principal), so several gateways can share one Redis. */
+  key_prefix: z.string().default('mcp-gateway:'),
+});
+
+/** Running several replicas behind a load balancer. Absent: every limit is counted per replica. */
+const ClusterSection = z.strictObject({
+  shared_rate_limits: SharedRateLimits.optional(),
+});
+
 const TopLevelKeys = z.strictObject({
   server: ServerSection.default(ServerSection.parse({})),
   meta_mcp: MetaSection.default(MetaSection.parse({})),
@@ -241,6 +256,7 @@ const TopLevelKeys = z.strictObject({
       }
     })
     .default({}),
+  cluster: ClusterSection.optional(),
 });
 
 export const ConfigSchema = TopLevelKeys.transform(({ defaults, backends, ...rest }) => ({
@@ -266,6 +282,8 @@ export const KNOWN_KEYS = {
   backend: Object.keys(BackendKeys.shape),
   rate_limit: Object.keys(RateLimit.shape),
   circuit_breaker: Object.keys(CircuitBreaker.shape),
+  cluster: Object.keys(ClusterSection.shape),
+  shared_rate_limits: Object.keys(SharedRateLimits.shape),
 };
 
 export type GatewayConfig = z.output<typeof ConfigSchema>;
@@ -276,3 +294,4 @@ export type AuthConfig = NonNullable<GatewayConfig['auth']>;
 export type ApiKeyConfig = AuthConfig['keys'][number];
 export type OAuthConfig = NonNullable<AuthConfig['oauth']>;
 export type LimitsConfig = GatewayConfig['limits'];
+export type SharedRateLimitsConfig = NonNullable<NonNullable<GatewayConfig['cluster']>['shared_rate_limits']>;
