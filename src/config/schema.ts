@@ -238,6 +238,21 @@ const ClusterSection = z.strictObject({
   shared_rate_limits: SharedRateLimits.optional(),
 });
 
+/** search_tools' semantic tier (src/search/semantic/): off, the built-in encoder, or an OpenAI-compatible endpoint. */
+const SemanticEndpoint = z.strictObject({
+  /** the /v1/embeddings endpoint, or its base (…/v1) */
+  url: z.url({ protocol: /^https?$/ }),
+  model: z.string().min(1),
+  /** normally `${VAR}`; sent as a bearer token */
+  api_key: z.string().min(1).optional(),
+});
+const SearchSection = z.strictObject({
+  /** `false` (YAML 1.1 readers' `off`) means off too */
+  semantic: z.union([z.enum(['off', 'builtin']), z.literal(false).transform(() => 'off' as const), SemanticEndpoint]).default('off'),
+  /** where tool vectors are cached (default: $XDG_CACHE_HOME or ~/.cache, then mcp-gateway/embeddings) */
+  cache_dir: z.string().min(1).optional(),
+});
+
 const TopLevelKeys = z.strictObject({
   server: ServerSection.default(ServerSection.parse({})),
   meta_mcp: MetaSection.default(MetaSection.parse({})),
@@ -257,6 +272,7 @@ const TopLevelKeys = z.strictObject({
     })
     .default({}),
   cluster: ClusterSection.optional(),
+  search: SearchSection.optional(),
 });
 
 export const ConfigSchema = TopLevelKeys.transform(({ defaults, backends, ...rest }) => ({
@@ -272,6 +288,7 @@ export const ConfigSchema = TopLevelKeys.transform(({ defaults, backends, ...res
 /** The keys each object accepts, from the schema itself, for "did you mean" on an unknown key. */
 export const KNOWN_KEYS = {
   topLevel: Object.keys(TopLevelKeys.shape),
+  search: Object.keys(SearchSection.shape),
   server: Object.keys(ServerSection.shape),
   meta_mcp: Object.keys(MetaSection.shape),
   limits: Object.keys(LimitsSection.shape),
@@ -294,4 +311,5 @@ export type AuthConfig = NonNullable<GatewayConfig['auth']>;
 export type ApiKeyConfig = AuthConfig['keys'][number];
 export type OAuthConfig = NonNullable<AuthConfig['oauth']>;
 export type LimitsConfig = GatewayConfig['limits'];
+export type SearchConfig = NonNullable<GatewayConfig['search']>;
 export type SharedRateLimitsConfig = NonNullable<NonNullable<GatewayConfig['cluster']>['shared_rate_limits']>;
