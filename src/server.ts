@@ -15,7 +15,12 @@ import { metaToolDefinitions } from './meta/definitions.js';
 import { metaServerFactory } from './meta/server.js';
 import { AuditLog } from './observe/audit.js';
 import { EventBus } from './observe/events.js';
+import { createMetrics } from './observe/metrics.js';
+import { UsageCounters } from './observe/usage.js';
+import { registerOperations } from './admin/routes.js';
+import { registerDashboard } from './ui/routes.js';
 import { ToolIndex } from './search/rank.js';
+import { createSemanticTier, SEMANTIC_FUSION } from './search/semantic/setup.js';
 import { toolDoc } from './search/tool-doc.js';
 import type { ToolSource } from './sources/source.js';
 
@@ -53,6 +58,9 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
   let config = initial;
 
   const index = new ToolIndex();
+  // search.semantic: tool vectors are embedded in the background; applies at start (a reload warns).
+  const semantic = createSemanticTier(config.search, logger);
+  index.setSemantic(semantic, SEMANTIC_FUSION);
   const reindex = (source: ToolSource) =>
     index.replaceServer(
       source.name,
@@ -90,6 +98,12 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     logger,
   });
 
+  // Seeing and steering: usage counters, /metrics, the admin API beyond reload, and the dashboard at /ui.
+  const usage = new UsageCounters(pool, events);
+  const metrics = createMetrics({ events, pool, usage, sessions: () => http.sessionCount() });
+  registerOperations(http.app, { pool, config: () => config, audit, usage, metrics, events, authenticator: currentAuthenticator, logger });
+  registerDashboard(http.app);
+
   // Readiness for a load balancer: 200 once the config is loaded and the gateway listens, 503 from the
   // start of shutdown, so the balancer stops sending before connections close. /health stays "alive".
   let closing = false;
@@ -125,6 +139,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     if (next.config.server.host !== config.server.host || next.config.server.port !== config.server.port) {
       logger.warn('server.host and server.port take effect on restart');
     }
+    if (JSON.stringify(next.config.search) !== JSON.stringify(config.search)) logger.warn('search takes effect on restart');
     registerConfigSecrets(next.secrets);
     config = next.config;
     authenticator = undefined; // rebuilt from the new `auth` on the next request
@@ -168,6 +183,8 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
       listener.closeAllConnections?.();
       await http.close();
       await pool.close();
+      await semantic?.close();
+      metrics.close();
       await closed;
     },
   };

@@ -1,5 +1,5 @@
 import { isJsonContentType } from '@modelcontextprotocol/server';
-import type { Hono } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { Logger } from '../log.js';
 import { type GatewayEnv, logDenied } from './auth.js';
 import { type BodyLimits, closeAfterResponse, type NodeBindings, readBody } from './body.js';
@@ -20,11 +20,8 @@ export function registerAdmin(app: Hono<GatewayEnv>, { reload, bodyLimits, logge
   const coalescedReload = reload ? coalesce(reload) : undefined;
 
   app.use('/admin/*', async (c, next) => {
-    const principal = c.get('principal');
-    if (!principal.admin) {
-      logDenied(logger, c, 'not an admin key', principal.name);
-      return c.json({ ok: false, error: 'this key may not use /admin' }, 403);
-    }
+    const refused = refuseNonAdmin(c, logger);
+    if (refused) return refused;
     if (c.req.method !== 'POST') return next();
     if (!isJsonContentType(c.req.header('content-type'))) return c.json({ ok: false, error: 'Content-Type must be application/json' }, 415);
     const node = c.env as NodeBindings | undefined;
@@ -54,6 +51,18 @@ export function registerAdmin(app: Hono<GatewayEnv>, { reload, bodyLimits, logge
     const result = await coalescedReload();
     return c.json(result, result.ok ? 200 : 422);
   });
+}
+
+/** After authentication: only an admin principal passes (/admin/* and /metrics). */
+export function adminOnly(logger: Logger): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => refuseNonAdmin(c, logger) ?? next();
+}
+
+function refuseNonAdmin(c: Context<GatewayEnv>, logger: Logger): Response | undefined {
+  const principal = c.get('principal');
+  if (principal.admin) return undefined;
+  logDenied(logger, c, 'not an admin key', principal.name);
+  return c.json({ ok: false, error: 'this key may not use /admin' }, 403);
 }
 
 /**

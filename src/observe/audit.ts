@@ -13,6 +13,8 @@ export interface AuditRecord {
   duration_ms: number;
   /** Size of the JSON arguments, in bytes. */
   arg_bytes: number;
+  /** Size of the JSON result, in bytes, when the emitter measured it (usage shows bytes out from it). */
+  result_bytes?: number;
 }
 
 /** How many records the in-memory ring keeps for /admin/calls. */

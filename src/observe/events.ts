@@ -8,6 +8,8 @@ export interface GatewayEvents {
   search: { key: string; duration_ms: number; results: number };
   /** A config reload ended. */
   reload: { ok: boolean };
+  /** An admin start/stop/restart of one server ended. */
+  operation: { key: string; server: string; operation: 'start' | 'stop' | 'restart'; ok: boolean };
 }
 
 type Listener<K extends keyof GatewayEvents> = (event: GatewayEvents[K]) => void;
