@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { runServe } from './cli/serve.js';
-import { CLIENT_CONFIG_USAGE, IMPORT_USAGE, SERVE_USAGE, USAGE, VALIDATE_USAGE } from './cli/usage.js';
+import { CLIENT_CONFIG_USAGE, DOCTOR_USAGE, IMPORT_USAGE, SERVE_USAGE, USAGE, VALIDATE_USAGE } from './cli/usage.js';
 import { runValidate } from './cli/validate.js';
 import { VERSION } from './cli/version.js';
 
@@ -25,6 +25,12 @@ const COMMANDS: Record<
     usage: VALIDATE_USAGE,
     positionals: false,
     run: (v) => runValidate(v.config as string | undefined),
+  },
+  doctor: {
+    options: { ...CONFIG, ...HELP },
+    usage: DOCTOR_USAGE,
+    positionals: false,
+    run: async (v) => (await import('./cli/doctor.js')).runDoctor(v.config as string | undefined),
   },
   import: {
     options: { ...CONFIG, ...HELP, 'dry-run': { type: 'boolean', short: 'n' } },

@@ -20,6 +20,14 @@ export const VALIDATE_USAGE = `Usage: mcp-gateway validate [--config FILE]
   ${CONFIG_DISCOVERY}
 Exit codes: 0 valid (warnings may be printed), 2 usage error or problems found.`;
 
+export const DOCTOR_USAGE = `Usage: mcp-gateway doctor [--config FILE]
+  Check that this config will serve: its syntax, keys and \${VAR} references, every enabled stdio backend's
+  command and cwd, that the port is free, the capability files; then start every enabled backend once, in
+  parallel (a line as each answers), list its tools with the time taken, and stop it. Prints a table of
+  what works and, for what does not, the fix.
+  ${CONFIG_DISCOVERY}
+Exit codes: 0 all well, 1 something fails, 2 usage or config error.`;
+
 export const IMPORT_USAGE = `Usage: mcp-gateway import FILE... [--config FILE] [--dry-run]
   Add the MCP servers of other clients' config files to gateway.yaml as backends: Claude Desktop
   (claude_desktop_config.json), Claude Code (.mcp.json), Cursor (mcp.json), Windsurf (mcp_config.json) and
@@ -44,6 +52,7 @@ Exit codes: 0 printed, 2 usage or config error.`;
 export const USAGE = `Usage:
   mcp-gateway [serve] [--config FILE] [--host H] [--port N] [--log-level LEVEL]   serve
   mcp-gateway validate [--config FILE]                       check a config
+  mcp-gateway doctor [--config FILE]                         check a config, the port, and start every backend once
   mcp-gateway import FILE... [--config FILE] [--dry-run]     add other clients' MCP servers to gateway.yaml
   mcp-gateway client-config CLIENT [--config FILE] [--url URL]
                                      connection snippet for claude, claude-desktop, cursor, windsurf, vscode
