@@ -6,16 +6,26 @@
  *   - ../shared/retrieval/livemcpbench.json  (527 MCP tools on 70 servers, 95 multi-step tasks)
  *   - ../shared/retrieval/metatool.json      (199 tools; single- and two-tool queries)
  *   - ../shared/real-tools/*.json            (npm reference servers) with bench/real-tools-queries.json
+ * in two query columns: the request text itself (what a client that forwards the user's words sends),
+ * and the queries a model wrote for it having seen only the request (bench/data/, see its README).
  *
  * Scoring (as in shared/retrieval/README.md): each query has `expected_groups`, one group per needed
  * tool, each group a set of interchangeable tools. recall@k = share of groups with a member in the
  * top k (macro-averaged over queries); MRR = mean reciprocal rank of the first relevant tool in the
  * top 10; full@10 = share of queries with every group covered in the top 10.
+ *
+ * Model-written column: a model runs each of its queries as a separate search, so a group's rank is its
+ * best rank over that request's queries (each ranked on its own, top 10); the figures are then computed
+ * from those ranks exactly as for a single query. Requests without model queries are left out of it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import MiniSearch from 'minisearch';
-import { type RankConfig, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { type RankConfig, type SemanticFusion, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { BuiltinEmbedder } from '../src/search/semantic/builtin.js';
+import { defaultCacheDir, textKey, VectorCache } from '../src/search/semantic/cache.js';
+import type { Embedder } from '../src/search/semantic/embedder.js';
+import { SemanticTier } from '../src/search/semantic/tier.js';
 import { STOPWORDS } from '../src/search/stopwords.js';
 
 export interface Figures {
@@ -32,13 +42,21 @@ export interface DatasetResult {
   tools: number;
   baseline: Figures;
   ours: Figures;
+  /** the same rankings over the model-written queries, when the dataset has them */
+  baselineModel?: Figures;
+  oursModel?: Figures;
 }
 
 export interface Query {
+  id?: string;
   query: string;
   expected_groups: string[][];
   type?: string;
+  /** queries a model wrote for this request, having seen only the request text */
+  model?: string[];
 }
+
+export type Column = 'request' | 'model';
 
 export interface Dataset {
   name: string;
@@ -101,6 +119,31 @@ function realTools(dir: URL): ToolDoc[] {
   return out;
 }
 
+/** bench/data/queries-{a,b}.jsonl: {"id": "metatool/single-0", "queries": [...]} per line. */
+function modelQueries(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const file of ['queries-a.jsonl', 'queries-b.jsonl']) {
+    const url = new URL(`./data/${file}`, import.meta.url);
+    if (!existsSync(url)) continue;
+    for (const line of readFileSync(url, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const entry = JSON.parse(line) as { id: string; queries: string[] };
+      out.set(
+        entry.id,
+        entry.queries.filter((q) => typeof q === 'string' && q.trim() !== ''),
+      );
+    }
+  }
+  return out;
+}
+
+function withModel(queries: Query[], prefix: string, model: Map<string, string[]>, idOf: (q: Query, i: number) => string): Query[] {
+  return queries.map((q, i) => {
+    const written = model.get(`${prefix}${idOf(q, i)}`);
+    return written && written.length > 0 ? { ...q, model: written } : q;
+  });
+}
+
 export function loadDatasets(): Dataset[] {
   const shared = sharedDir();
   const retrieval = new URL('retrieval/', shared);
@@ -116,11 +159,35 @@ export function loadDatasets(): Dataset[] {
   const realQueries = readJson<{ queries: Query[] }>(new URL('./real-tools-queries.json', import.meta.url));
   const liveTools = retrievalTools(live);
   const metaTools = retrievalTools(meta);
+  const model = modelQueries();
+  const byId = (q: Query) => q.id ?? '';
   return [
-    { name: 'LiveMCPBench tasks', tools: liveTools, queries: live.queries },
-    { name: 'MetaTool single', tools: metaTools, queries: meta.queries.filter((q) => q.type === 'single') },
-    { name: 'MetaTool multi', tools: metaTools, queries: meta.queries.filter((q) => q.type === 'multi') },
-    { name: 'real-tools (hand-written)', tools: realTools(real), queries: realQueries.queries },
+    { name: 'LiveMCPBench tasks', tools: liveTools, queries: withModel(live.queries, 'livemcpbench/', model, byId) },
+    {
+      name: 'MetaTool single',
+      tools: metaTools,
+      queries: withModel(
+        meta.queries.filter((q) => q.type === 'single'),
+        'metatool/',
+        model,
+        byId,
+      ),
+    },
+    {
+      name: 'MetaTool multi',
+      tools: metaTools,
+      queries: withModel(
+        meta.queries.filter((q) => q.type === 'multi'),
+        'metatool/',
+        model,
+        byId,
+      ),
+    },
+    {
+      name: 'real-tools (hand-written)',
+      tools: realTools(real),
+      queries: withModel(realQueries.queries, 'real-tools/', model, (_q, i) => String(i)),
+    },
     { name: 'real-tools with typos', tools: realTools(real), queries: withTypos(realQueries.queries, 1) },
     {
       name: 'MetaTool single with typos',
@@ -166,7 +233,7 @@ function typo(word: string, random: () => number): string {
 /** The queries with a typo in about half of their words of 3+ letters (stopwords left alone): the typo rows. */
 function withTypos(queries: Query[], seed: number): Query[] {
   const random = prng(seed);
-  return queries.map((q) => ({
+  return queries.map(({ model: _model, ...q }) => ({
     ...q,
     query: q.query.replace(/[A-Za-z]{3,}/g, (w) => (!STOPWORDS.has(w.toLowerCase()) && random() < 0.5 ? typo(w, random) : w)),
   }));
@@ -194,14 +261,11 @@ export function baselineRanker(tools: ToolDoc[]): Ranker {
 
 /** The gateway's ranking: one ToolIndex (what rank() builds per call), searched per query. */
 export function oursRanker(tools: ToolDoc[], config?: Partial<RankConfig>): Ranker {
-  const index = new ToolIndex(config);
-  const byServer = new Map<string, ToolDoc[]>();
-  for (const t of tools) byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
-  for (const [server, docs] of byServer) index.replaceServer(server, docs);
+  const index = indexOf(tools, config);
   return (q) => index.search(q, { limit: K }).map((h) => `${h.server}/${h.tool}`);
 }
 
-export function score(queries: Query[], ranker: Ranker): Figures {
+export function score(queries: Query[], ranker: Ranker, column: Column = 'request'): Figures {
   let r1 = 0;
   let r5 = 0;
   let r10 = 0;
@@ -211,12 +275,19 @@ export function score(queries: Query[], ranker: Ranker): Figures {
   for (const q of queries) {
     const groups = q.expected_groups.filter((g) => g.length > 0);
     if (groups.length === 0) continue;
+    const texts = column === 'request' ? [q.query] : (q.model ?? []);
+    if (texts.length === 0) continue;
     n++;
-    const ranked = ranker(q.query);
+    const rankings = texts.map((t) => ranker(t));
+    // A group's rank: its best over the request's searches (a model runs each of its queries).
     const firstRank = (g: string[]): number => {
       const set = new Set(g);
-      const i = ranked.findIndex((id) => set.has(id));
-      return i < 0 ? Number.POSITIVE_INFINITY : i + 1;
+      let best = Number.POSITIVE_INFINITY;
+      for (const ranked of rankings) {
+        const i = ranked.findIndex((id) => set.has(id));
+        if (i >= 0 && i + 1 < best) best = i + 1;
+      }
+      return best;
     };
     const ranks = groups.map(firstRank);
     const share = (k: number) => ranks.filter((r) => r <= k).length / ranks.length;
@@ -231,13 +302,22 @@ export function score(queries: Query[], ranker: Ranker): Figures {
   return { n, r1: r1 / d, r5: r5 / d, r10: r10 / d, mrr: mrr / d, full10: full10 / d };
 }
 
-export function evalSearch(datasets: Dataset[] = loadDatasets()): DatasetResult[] {
-  return datasets.map((ds) => ({
-    dataset: ds.name,
-    tools: ds.tools.length,
-    baseline: score(ds.queries, baselineRanker(ds.tools)),
-    ours: score(ds.queries, oursRanker(ds.tools)),
-  }));
+export function evalSearch(datasets: Dataset[] = loadDatasets(), ours: (tools: ToolDoc[]) => Ranker = oursRanker): DatasetResult[] {
+  return datasets.map((ds) => {
+    const baseline = baselineRanker(ds.tools);
+    const gateway = ours(ds.tools);
+    const result: DatasetResult = {
+      dataset: ds.name,
+      tools: ds.tools.length,
+      baseline: score(ds.queries, baseline),
+      ours: score(ds.queries, gateway),
+    };
+    if (ds.queries.some((q) => q.model)) {
+      result.baselineModel = score(ds.queries, baseline, 'model');
+      result.oursModel = score(ds.queries, gateway, 'model');
+    }
+    return result;
+  });
 }
 
 /**
@@ -281,21 +361,94 @@ export function ablation(datasets: Dataset[] = loadDatasets()): string {
 
 const f3 = (x: number) => x.toFixed(3);
 
+/** Both query columns side by side: request text, then model-written (R@1 / R@5 / MRR@10 each). */
 export function formatTable(results: DatasetResult[]): string {
   const lines = [
-    '| dataset | tools | queries | ranking | recall@1 | recall@5 | recall@10 | MRR@10 | full@10 |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| dataset | tools | requests | ranking | request text R@1 | R@5 | MRR@10 | model-written R@1 | R@5 | MRR@10 |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
+  const cells = (f: Figures | undefined) => (f ? `${f3(f.r1)} | ${f3(f.r5)} | ${f3(f.mrr)}` : '– | – | –');
   for (const r of results) {
-    for (const [label, f] of [
-      ['MiniSearch defaults', r.baseline],
-      ['gateway', r.ours],
+    for (const [label, f, m] of [
+      ['MiniSearch defaults', r.baseline, r.baselineModel],
+      ['gateway', r.ours, r.oursModel],
     ] as const) {
-      lines.push(
-        `| ${r.dataset} | ${r.tools} | ${f.n} | ${label} | ${f3(f.r1)} | ${f3(f.r5)} | ${f3(f.r10)} | ${f3(f.mrr)} | ${f3(f.full10)} |`,
-      );
+      const n = m && m.n !== f.n ? `${f.n} (${m.n} with model queries)` : String(f.n);
+      lines.push(`| ${r.dataset} | ${r.tools} | ${n} | ${label} | ${cells(f)} | ${cells(m)} |`);
     }
   }
+  return lines.join('\n');
+}
+
+function indexOf(tools: ToolDoc[], config?: Partial<RankConfig>): ToolIndex {
+  const index = new ToolIndex(config);
+  const byServer = new Map<string, ToolDoc[]>();
+  for (const t of tools) byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
+  for (const [server, docs] of byServer) index.replaceServer(server, docs);
+  return index;
+}
+
+/** Vectors for texts, from the cache or the embedder (then cached), in batches. */
+async function vectorsOf(texts: string[], embedder: Embedder, cache: VectorCache): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  const missing = [...new Set(texts)].filter((t) => {
+    const v = cache.get(textKey(t));
+    if (v) out.set(t, v);
+    return !v;
+  });
+  for (let i = 0; i < missing.length; i += 32) {
+    const batch = missing.slice(i, i + 32);
+    const vectors = await embedder.embed(batch);
+    batch.forEach((t, j) => {
+      cache.put(textKey(t), vectors[j]!);
+      out.set(t, vectors[j]!);
+    });
+    if (i % 320 === 0) process.stderr.write(`  embedded ${i + batch.length}/${missing.length} query texts\n`);
+  }
+  return out;
+}
+
+export const SEMANTIC_VARIANTS: [string, SemanticFusion | undefined][] = [
+  ['lexical (gateway)', undefined],
+  ['+ 0.2 × cosine', { weight: 0.2, method: 'sum' }],
+  ['+ 0.3 × cosine', { weight: 0.3, method: 'sum' }],
+  ['+ 0.5 × cosine', { weight: 0.5, method: 'sum' }],
+  ['+ 1.0 × cosine', { weight: 1, method: 'sum' }],
+  ['reciprocal rank fusion, dense weight 0.5', { weight: 0.5, method: 'rrf' }],
+  ['reciprocal rank fusion, dense weight 1', { weight: 1, method: 'rrf' }],
+];
+
+/** `--semantic`: the built-in encoder fused with the lexical ranking, each variant on every dataset, both columns. */
+export async function semanticTable(datasets: Dataset[], embedder: Embedder = new BuiltinEmbedder()): Promise<string> {
+  const cache = new VectorCache(defaultCacheDir(), embedder.model);
+  const lines = [
+    `| fusion | ${datasets.map((d) => `${d.name}: request R@1 / R@5 / MRR; model-written R@1 / R@5 / MRR`).join(' | ')} |`,
+    `|---|${datasets.map(() => '---').join('|')}|`,
+  ];
+  const cells: string[][] = SEMANTIC_VARIANTS.map(() => []);
+  try {
+    for (const ds of datasets) {
+      const texts = ds.queries.flatMap((q) => [q.query, ...(q.model ?? [])]).map((t) => t.trim());
+      const tier = new SemanticTier(embedder, cache, { batch: 32 });
+      const index = indexOf(ds.tools);
+      index.setSemantic(tier);
+      await tier.idle();
+      const vectors = await vectorsOf(texts, embedder, cache);
+      SEMANTIC_VARIANTS.forEach(([, fusion], v) => {
+        if (fusion) index.setSemantic(tier, fusion);
+        const ranker: Ranker = (q) =>
+          (fusion ? index.searchWithVector(q, vectors.get(q.trim())!, { limit: K }) : index.search(q, { limit: K })).map(
+            (h) => `${h.server}/${h.tool}`,
+          );
+        const f = score(ds.queries, ranker);
+        const m = score(ds.queries, ranker, 'model');
+        cells[v]!.push(`${f3(f.r1)} / ${f3(f.r5)} / ${f3(f.mrr)}; ${m.n ? `${f3(m.r1)} / ${f3(m.r5)} / ${f3(m.mrr)}` : '–'}`);
+      });
+    }
+  } finally {
+    await embedder.close();
+  }
+  for (const [v, [label]] of SEMANTIC_VARIANTS.entries()) lines.push(`| ${label} | ${cells[v]!.join(' | ')} |`);
   return lines.join('\n');
 }
 
@@ -305,6 +458,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const results = evalSearch();
     console.log(formatTable(results));
     if (process.argv.includes('--ablation')) console.log(`\n${ablation()}`);
+    if (process.argv.includes('--semantic')) {
+      console.log(`\n${await semanticTable(loadDatasets().filter((d) => !d.name.includes('typos')))}`);
+    }
     console.log(
       `\nrecall@k: share of needed tools (expected_groups) with a member in the top k, per query, averaged; ` +
         `per-group recall@10 = recall@10. (${((performance.now() - t0) / 1000).toFixed(1)} s)`,

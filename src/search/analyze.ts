@@ -25,10 +25,17 @@ export interface QueryTerm {
 export interface AnalyzerOptions {
   stopwords: boolean;
   stem: ((word: string) => string) | null;
+  /**
+   * A camelCase word in a document ("JavaScript", "GitHub", "PowerPoint") is also indexed whole, so a
+   * query that writes it as one word ("javascript") finds it; its parts are indexed as ever.
+   */
+  compounds?: boolean;
 }
 
 export const EMPTY_FIELD: Field = { terms: [], length: 0 };
 const MEMO_MAX = 200_000;
+/** two parts, letters only, a lower-to-upper change inside: JavaScript, GitHub, PowerPoint (not HTML, not base64) */
+const COMPOUND = /^[\p{L}]*\p{Ll}\p{Lu}[\p{L}]*$/u;
 /** The word memos are dropped after this long without indexing. */
 const MEMO_IDLE_MS = 2_000;
 
@@ -57,9 +64,14 @@ export class Analyzer {
     let terms = this.wordMemo.get(word);
     if (terms) return terms;
     terms = [];
-    for (const tok of wordTokens(word)) {
+    const tokens = wordTokens(word);
+    for (const tok of tokens) {
       const t = this.term(tok);
       if (t) terms.push(t);
+    }
+    if (this.options.compounds && tokens.length === 2 && COMPOUND.test(word)) {
+      const whole = this.term(word.toLowerCase());
+      if (whole) terms.push(whole);
     }
     if (this.wordMemo.size > MEMO_MAX) this.wordMemo.clear();
     this.wordMemo.set(word, terms);

@@ -53,6 +53,10 @@ export interface RankConfig {
   synonymWeight: number;
   /** try synonyms only for query words that match fewer than this many tools */
   synonymMaxHits: number;
+  /** also index camelCase words whole ("GitHub" → github, besides git, hub) */
+  compounds: boolean;
+  /** weight of the name scorer (name-scorer.ts) beside BM25 in the index's fusion (rank.ts); 0 = BM25 alone */
+  nameWeight: number;
 }
 
 export const DEFAULT_CONFIG: RankConfig = {
@@ -72,6 +76,8 @@ export const DEFAULT_CONFIG: RankConfig = {
   synonyms: synonymsOf,
   synonymWeight: 0.35,
   synonymMaxHits: 3,
+  compounds: true,
+  nameWeight: 0,
 };
 
 export class LexicalScorer implements Scorer {

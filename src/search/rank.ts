@@ -12,9 +12,11 @@
  *  3. Then the best fused scores fill the rest of `limit`.
  * The caller's `server` and `filter` decide which tools may take part at all, in every step.
  */
-import { LexicalScorer, type RankConfig } from './lexical.js';
+import { DEFAULT_CONFIG, LexicalScorer, type RankConfig } from './lexical.js';
+import { NameScorer } from './name-scorer.js';
 import { NameIndex } from './names.js';
-import { fuse, type Ranked, type Scores, topK, type WeightedScorer } from './scorer.js';
+import { fuse, fuseRanks, type Ranked, type Scores, topK, type WeightedScorer } from './scorer.js';
+import type { SemanticTier } from './semantic/tier.js';
 import { isDeprecated, type ToolDoc } from './tool-doc.js';
 
 export { DEFAULT_CONFIG, LexicalScorer, type RankConfig } from './lexical.js';
@@ -26,6 +28,31 @@ export interface SearchHit {
   tool: string;
   score: number;
   doc: ToolDoc;
+}
+
+export type Tier = 'lexical' | 'hybrid';
+
+/** How the semantic tier joins the lexical scores: weighted mean of 0..1 scores, or reciprocal ranks. */
+export interface SemanticFusion {
+  weight: number;
+  method: 'sum' | 'rrf';
+}
+
+/**
+ * Searches whose hits a semantic tier could refine, by hits array: `ToolIndex.search` stays synchronous
+ * (it answers lexically at once), and `refineSearch(hits)` asks for the hybrid answer, which needs the
+ * query's vector. Keyed by the array so the hits can pass through any layer (the caller's view) unchanged.
+ */
+const refinements = new WeakMap<SearchHit[], () => Promise<{ hits: SearchHit[]; tier: Tier }>>();
+
+/**
+ * The hybrid ranking of a search if its index has a semantic tier whose tool vectors are complete and the
+ * query's vector arrives in time; else the same hits, tier "lexical". `tier` is undefined when the index
+ * has no semantic tier.
+ */
+export async function refineSearch(hits: SearchHit[]): Promise<{ hits: SearchHit[]; tier?: Tier }> {
+  const refine = refinements.get(hits);
+  return refine ? refine() : { hits };
 }
 
 export interface SearchOptions {
@@ -63,6 +90,7 @@ export class ToolIndex {
   private deprecatedCount = 0;
   private readonly prior = (id: number): number => (this.deprecated[id] === 1 ? DEPRECATED_FACTOR : 1);
   private nextId = 0;
+  private semantic: { tier: SemanticTier; fusion: SemanticFusion } | undefined;
   /** per-search filter answers: 0 not asked yet, 1 accepted, 2 rejected; `decided` lists the asked ids */
   private verdict = new Uint8Array(0);
   private readonly decided: number[] = [];
@@ -72,7 +100,7 @@ export class ToolIndex {
    * built): e.g. `[{ scorer: new LexicalScorer(), weight: 0.7 }, { scorer: semantic, weight: 0.3 }]`.
    */
   constructor(config: Partial<RankConfig> = {}, scorers?: readonly WeightedScorer[]) {
-    this.scorers = scorers ?? [{ scorer: new LexicalScorer(config), weight: 1 }];
+    this.scorers = scorers ?? lexicalScorers(config);
   }
 
   get size(): number {
@@ -89,10 +117,23 @@ export class ToolIndex {
       this.docs.set(id, doc);
       if (isDeprecated(doc)) this.flagDeprecated(id);
       for (const s of this.scorers) s.scorer.add(id, doc);
+      this.semantic?.tier.add(id, doc);
       this.names.add(id, doc.name);
     }
     if (ids.length > 0) this.byServer.set(server, ids);
     for (const s of this.scorers) s.scorer.flush();
+    this.semantic?.tier.flush();
+  }
+
+  /**
+   * Add (or, with undefined, drop) a semantic tier: it gets every indexed tool now and every change
+   * later, and `refineSearch` of this index's hits fuses it with the lexical scores.
+   */
+  setSemantic(tier: SemanticTier | undefined, fusion: SemanticFusion = { weight: 0.3, method: 'sum' }): void {
+    this.semantic = tier ? { tier, fusion } : undefined;
+    if (!tier) return;
+    for (const [id, doc] of this.docs) tier.add(id, doc);
+    tier.flush();
   }
 
   removeServer(server: string): void {
@@ -103,6 +144,7 @@ export class ToolIndex {
       if (!doc) continue;
       this.names.remove(id, doc.name);
       for (const s of this.scorers) s.scorer.remove(id, doc);
+      this.semantic?.tier.remove(id);
       this.docs.delete(id);
       if (this.deprecated[id] === 1) {
         this.deprecated[id] = 0;
@@ -123,13 +165,47 @@ export class ToolIndex {
   }
 
   search(query: string, options: SearchOptions = {}): SearchHit[] {
+    const hits = this.run(query, options, false);
+    const semantic = this.semantic;
+    if (semantic) {
+      refinements.set(hits, async () => {
+        if (!semantic.tier.complete) return { hits, tier: 'lexical' };
+        const vector = await semantic.tier.queryVector(query.trim());
+        if (!vector || this.semantic !== semantic) return { hits, tier: 'lexical' };
+        return { hits: this.searchWithVector(query, vector, options), tier: 'hybrid' };
+      });
+    }
+    return hits;
+  }
+
+  /** The hybrid search, given the query's vector (from the semantic tier's embedder); lexical without a tier. */
+  searchWithVector(query: string, vector: Float32Array, options: SearchOptions = {}): SearchHit[] {
+    const tier = this.semantic?.tier;
+    return tier ? tier.withQuery(vector, () => this.run(query, options, true)) : this.run(query, options, false);
+  }
+
+  /** One synchronous search: the lexical scorers, and the semantic tier too if `hybrid`. */
+  private run(query: string, options: SearchOptions, hybrid: boolean): SearchHit[] {
     const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_LIMIT));
     const q = query.trim();
     if (q === '' || limit === 0 || this.docs.size === 0) return [];
     const accept = this.acceptor(options);
     try {
       const parts = this.scorers.map((s) => ({ scores: s.scorer.score(q, accept), weight: s.weight }));
-      const scores = fuse(parts, this.deprecatedCount > 0 ? this.prior : undefined);
+      const prior = this.deprecatedCount > 0 ? this.prior : undefined;
+      let scores: Scores;
+      if (hybrid && this.semantic) {
+        const { tier, fusion } = this.semantic;
+        const both = [
+          { scores: fuse(parts), weight: 1 },
+          { scores: tier.score(q, accept), weight: fusion.weight },
+        ];
+        if (fusion.method === 'sum') scores = fuse(both, prior);
+        else {
+          const ranks = fuseRanks(both);
+          scores = prior ? { ids: ranks.ids, get: (id) => ranks.get(id) * prior(id) } : ranks;
+        }
+      } else scores = fuse(parts, prior);
       return this.assemble(q, scores, limit, accept).map((r) => {
         const doc = this.docs.get(r.id)!;
         return { server: doc.server, tool: doc.name, score: round3(r.score), doc };
@@ -201,6 +277,14 @@ export class ToolIndex {
       return yes;
     };
   }
+}
+
+/** BM25, and beside it the name scorer at `nameWeight`: the gateway's lexical tier. */
+export function lexicalScorers(config: Partial<RankConfig> = {}): WeightedScorer[] {
+  const nameWeight = config.nameWeight ?? DEFAULT_CONFIG.nameWeight;
+  const out: WeightedScorer[] = [{ scorer: new LexicalScorer(config), weight: 1 - nameWeight }];
+  if (nameWeight > 0) out.push({ scorer: new NameScorer(), weight: nameWeight });
+  return out;
 }
 
 /** Pure: rank(query, tools) === new index over tools, searched. */

@@ -64,6 +64,22 @@ export function fuse(parts: readonly { scores: Scores; weight: number }[], prior
   return { ids, get };
 }
 
+/**
+ * Reciprocal rank fusion: each part's `depth` best documents score weight / (k + rank), summed, over the
+ * best possible sum (rank 1 everywhere), so the result is 0..1. Scores' sizes no longer matter, only ranks.
+ */
+export function fuseRanks(parts: readonly { scores: Scores; weight: number }[], k = 60, depth = 100): Scores {
+  const fused = new Map<number, number>();
+  let best = 0;
+  for (const p of parts) {
+    best += p.weight / (k + 1);
+    topK(p.scores.ids, (id) => p.scores.get(id), depth).forEach((r, i) => {
+      fused.set(r.id, (fused.get(r.id) ?? 0) + p.weight / (k + i + 1));
+    });
+  }
+  return { ids: [...fused.keys()], get: (id) => (best > 0 ? (fused.get(id) ?? 0) / best : 0) };
+}
+
 /** The k best of `ids` by `score`, best first (ties: lower id first). */
 export function topK(ids: readonly number[], score: (id: number) => number, k: number): Ranked[] {
   const heap: Ranked[] = []; // min-heap on (score, -id)

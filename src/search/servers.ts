@@ -1,0 +1,24 @@
+/**
+ * "Which servers look closest?" for a search that found nothing convincing: the model can then browse
+ * one of them with list_tools. Servers are ranked by their own name and description, and then by the
+ * servers of the query's best (weak) tool hits, so a server without a description can still be named.
+ */
+import { rank, type SearchHit } from './rank.js';
+
+export interface ServerInfo {
+  name: string;
+  description?: string;
+}
+
+export function closestServers(query: string, servers: readonly ServerInfo[], hits: readonly SearchHit[], max = 3): ServerInfo[] {
+  const byName = new Map(servers.map((s) => [s.name, s]));
+  const docs = servers.map((s) => ({ server: s.name, name: s.name, ...(s.description ? { description: s.description } : {}) }));
+  const out: ServerInfo[] = [];
+  const push = (name: string) => {
+    const s = byName.get(name);
+    if (s && out.length < max && !out.includes(s)) out.push(s);
+  };
+  for (const hit of rank(query, docs, { limit: max })) push(hit.server);
+  for (const hit of hits) push(hit.server);
+  return out;
+}
