@@ -163,13 +163,18 @@ export interface Replica extends Proc {
 }
 
 /**
- * One gateway replica: the CLI from source on a loopback port (0 = any; the bound port is read from its
- * "serving" log line). `config` is a gateway.yaml object; JSON is YAML.
+ * One gateway replica: the CLI (from source, or the built `cli` file) on a loopback port (0 = any; the
+ * bound port is read from its "serving" log line). `config` is a gateway.yaml object; JSON is YAML.
  */
-export async function startReplica(name: string, config: Record<string, unknown>, port = 0): Promise<Replica> {
+export async function startReplica(
+  name: string,
+  config: Record<string, unknown>,
+  options: { port?: number; cli?: string } = {},
+): Promise<Replica> {
   const file = join(tmpDir(), 'gateway.yaml');
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const proc = spawnProc(process.execPath, ['--import', tsxLoader, join(repoRoot, 'src/cli.ts'), '--config', file, '--port', String(port)]);
+  const entry = options.cli ? [options.cli] : ['--import', tsxLoader, join(repoRoot, 'src/cli.ts')];
+  const proc = spawnProc(process.execPath, [...entry, '--config', file, '--port', String(options.port ?? 0)]);
   const match = await proc.waitFor(/mcp-gateway serving http:\/\/127\.0\.0\.1:(\d+)\/mcp/, 30_000);
   return { ...proc, name, port: Number(match[1]) };
 }
