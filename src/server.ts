@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { type Authenticator, createAuthenticator } from './access/authenticate.js';
-import { PrincipalRateLimiter } from './access/rate-limit.js';
 import { BackendPool } from './backends/pool.js';
+import { createInvokeLimiter } from './cluster/invoke-limiter.js';
 import { loadCapabilitySources } from './capabilities/sources.js';
 import { checkExposure } from './config/exposure.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -75,7 +75,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
   const events = new EventBus();
   const audit = new AuditLog(logger, events);
   // Kept across reloads: its windows are keyed by principal name, and each check reads the current limit.
-  const invokeLimiter = new PrincipalRateLimiter();
+  const invokeLimiter = createInvokeLimiter(() => config.cluster?.shared_rate_limits, logger);
   const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, events, invokeLimiter }, () => definitions);
   let boundPort = 0;
   let authenticator: Authenticator | undefined;
@@ -183,6 +183,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
       listener.closeAllConnections?.();
       await http.close();
       await pool.close();
+      invokeLimiter.close();
       await semantic?.close();
       metrics.close();
       await closed;

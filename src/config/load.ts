@@ -177,17 +177,9 @@ function knownKeysAt(path: (string | number)[]): string[] {
   if (path.length === 0) return KNOWN_KEYS.topLevel;
   if (path[0] === 'backends' && path.length === 2) return KNOWN_KEYS.backend;
   if (path[0] === 'auth' && path[1] === 'keys' && path.length === 3) return KNOWN_KEYS.keys;
+  // A section's keys are listed under its own name (server, limits, oauth, cluster, ...).
   const last = path.at(-1);
-  if (
-    last === 'server' ||
-    last === 'meta_mcp' ||
-    last === 'defaults' ||
-    last === 'rate_limit' ||
-    last === 'circuit_breaker' ||
-    last === 'limits' ||
-    last === 'auth' ||
-    last === 'oauth'
-  )
-    return KNOWN_KEYS[last];
+  if (typeof last === 'string' && last !== 'topLevel' && last !== 'backend' && Object.hasOwn(KNOWN_KEYS, last))
+    return KNOWN_KEYS[last as keyof typeof KNOWN_KEYS];
   return [];
 }

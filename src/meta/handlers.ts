@@ -28,7 +28,7 @@ export interface MetaCall {
   limits: LimitsConfig;
   events: EventBus;
   /** The caller's own limit on invoke; answers ms until a call is admitted, or undefined. */
-  invokeLimiter?: { check(principal: Principal): number | undefined };
+  invokeLimiter?: { check(principal: Principal): number | undefined | Promise<number | undefined> };
   forward: ForwardOptions;
 }
 
@@ -146,7 +146,7 @@ export async function invoke(call: MetaCall, args: z.infer<typeof InvokeInput>):
 }
 
 async function forward({ view, invokeLimiter, forward: options }: MetaCall, args: z.infer<typeof InvokeInput>): Promise<CallToolResult> {
-  const retryAfterMs = invokeLimiter?.check(view.principal);
+  const retryAfterMs = await invokeLimiter?.check(view.principal);
   if (retryAfterMs !== undefined) {
     return failure('rate_limited', `Your key's invoke rate limit is reached; retry in ${Math.ceil(retryAfterMs / 1000)} s.`, {
       limit: 'key',
