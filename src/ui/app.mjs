@@ -227,7 +227,13 @@ function fillInvoke(server, tool, schema) {
 async function search(event) {
   event.preventDefault();
   const query = $('query').value;
-  const result = await callMeta('search_tools', { query, limit: 10 });
+  let result = await callMeta('search_tools', { query, limit: 10 });
+  // Servers never started are started by the search; while some are still starting, ask again shortly.
+  for (let attempt = 0; attempt < 5 && payload(result).unavailable?.some((u) => u.state === 'starting'); attempt++) {
+    $('search-note').textContent = 'Some servers are still starting; searching again in a moment…';
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    result = await callMeta('search_tools', { query, limit: 10 });
+  }
   const data = payload(result);
   const body = $('results').tBodies[0];
   if (result.isError) {
