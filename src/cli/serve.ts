@@ -1,3 +1,4 @@
+import { watchLauncher } from '../backends/process.js';
 import { checkExposure } from '../config/exposure.js';
 import { formatProblem } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
@@ -61,6 +62,8 @@ async function serveUntilSignal(config: GatewayConfig, file: string, logger: Log
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // Under npm, whose `sh -c` does not pass signals on: stop when npm is gone.
+    watchLauncher(() => stop('parent exited'));
   });
   await gateway.close();
   return 0;

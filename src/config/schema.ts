@@ -20,7 +20,9 @@ const NUMERIC_FAILSAFES = {
   connectTimeoutMs: { key: 'connect_timeout_ms', schema: int(1), default: 30_000 },
   idleTimeoutMs: { key: 'idle_timeout_ms', schema: int(0), default: 300_000 },
   maxConcurrent: { key: 'max_concurrent', schema: int(1), default: 16 },
-  maxQueue: { key: 'max_queue', schema: int(0), default: 64 },
+  maxQueue: { key: 'max_queue', schema: int(0), default: 256 },
+  /** A queued call waiting longer than this is answered `busy` (0 = no limit). */
+  maxQueueWaitMs: { key: 'max_queue_wait_ms', schema: int(0), default: 10_000 },
   retries: { key: 'retries', schema: int(0).max(5), default: 1 },
 } as const;
 type NumericFailsafe = keyof typeof NUMERIC_FAILSAFES;

@@ -35,6 +35,8 @@ export interface MetaCall {
 /** What an `invoke` carries from the front request to the backend. */
 export interface ForwardOptions {
   signal?: AbortSignal;
+  /** Who is waiting (session id, else principal): a backend's queue serves callers in turn. */
+  caller?: string;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 

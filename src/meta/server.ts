@@ -64,8 +64,10 @@ export function metaServerFactory(
         return failure('invalid_arguments', `Invalid arguments for ${request.params.name}: ${problems}`);
       }
       const forward = progressForwarding(ctx);
+      const caller = principal();
+      forward.options.caller = ctx.sessionId ?? caller.name;
       const call: MetaCall = {
-        view: new CatalogView(deps.pool, deps.index, principal()),
+        view: new CatalogView(deps.pool, deps.index, caller),
         limits: deps.limits(),
         events: deps.events,
         invokeLimiter: deps.invokeLimiter,
