@@ -107,6 +107,10 @@ describe('admin API', () => {
     const after = await pidOf();
     expect(typeof after).toBe('number');
     expect(after).not.toBe(before);
+    // The backend reports its process: the running pid, an uptime, and the restart counted.
+    const running = (await servers()).fx;
+    expect(running).toMatchObject({ pid: after, restarts: 1, in_flight: 0, queued: 0 });
+    expect(typeof running?.uptime_s).toBe('number');
 
     const stopped = (await (await post('/admin/servers/fx/stop')).json()) as { server: { state: string } };
     expect(stopped.server.state).toBe('idle');

@@ -61,6 +61,9 @@ export class Backend implements ToolSource {
   private lastIncident?: object;
   private restartTimer?: NodeJS.Timeout;
   private inFlight = 0;
+  /** When the current connection became ready, and how many times one did. */
+  private startedAt?: number;
+  private starts = 0;
   private idleTimer?: NodeJS.Timeout;
 
   constructor(
@@ -212,6 +215,24 @@ export class Backend implements ToolSource {
   }
 
   /** Stop the backend (its tool list stays cached); a start under way is abandoned, its processes ended. */
+  /** Start now when not running (a no-op when running); resolves once its tools are listed. */
+  async start(): Promise<void> {
+    await this.ensureStarted();
+    this.scheduleIdleStop();
+  }
+
+  /** Live facts for operators (/admin/servers, /metrics). */
+  runtime(): { pid?: number; startedAt?: number; restarts: number; inFlight: number; queued: number } {
+    const running = this.connection !== undefined;
+    return {
+      pid: running ? this.connection?.pid : undefined,
+      startedAt: running ? this.startedAt : undefined,
+      restarts: Math.max(0, this.starts - 1),
+      inFlight: this.inFlight,
+      queued: this.guard.queued,
+    };
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.idleTimer);
     clearTimeout(this.restartTimer);
@@ -233,13 +254,13 @@ export class Backend implements ToolSource {
         new BackendUnavailableError(this.name, `${this.lastError ?? 'failed'}; next restart attempt in ${wait} s`, this.lastIncident),
       );
     }
-    this.starting ??= this.start().finally(() => {
+    this.starting ??= this.launch().finally(() => {
       this.starting = undefined;
     });
     return this.starting;
   }
 
-  private async start(): Promise<Connection> {
+  private async launch(): Promise<Connection> {
     this.state = 'starting';
     const tail: string[] = [];
     this.stderrTail = tail;
@@ -271,6 +292,8 @@ export class Backend implements ToolSource {
         this.connection = connection;
         this.state = 'ready';
         this.lastError = undefined;
+        this.startedAt = Date.now();
+        this.starts++;
         this.setTools(tools);
         this.guard.recovered();
         this.deps.logger.info(

@@ -114,7 +114,7 @@ async function search({ view, limits }: MetaCall, args: z.infer<typeof SearchToo
   if (hits.length === 0) {
     data.hint = `No tool matched "${args.query}". Try other words (what the tool does, not its name), or browse with list_servers and list_tools.`;
   }
-  if (hits.length === 0 || (hits[0]!.score < CONVINCING_SCORE && !args.server)) {
+  if (!args.server && (hits.length === 0 || hits[0]!.score < CONVINCING_SCORE)) {
     const servers = closestServers(args.query, view.sources(), ranked);
     if (servers.length > 0) {
       if (hits.length > 0) data.hint = 'No convincing match. These servers come closest; browse one with list_tools.';
@@ -127,9 +127,11 @@ async function search({ view, limits }: MetaCall, args: z.infer<typeof SearchToo
 export async function invoke(call: MetaCall, args: z.infer<typeof InvokeInput>): Promise<CallToolResult> {
   const started = performance.now();
   let outcome = 'ok';
+  let resultBytes: number | undefined;
   try {
     const result = await forward(call, args);
     outcome = result.isError ? (errorCode(result) ?? 'tool_error') : 'ok';
+    resultBytes = Buffer.byteLength(JSON.stringify(result));
     return result;
   } catch (error) {
     outcome = call.forward.signal?.aborted ? 'cancelled' : 'gateway_error';
@@ -143,6 +145,7 @@ export async function invoke(call: MetaCall, args: z.infer<typeof InvokeInput>):
       outcome,
       duration_ms: Math.round(performance.now() - started),
       arg_bytes: args.arguments === undefined ? 0 : Buffer.byteLength(JSON.stringify(args.arguments)),
+      ...(resultBytes === undefined ? {} : { result_bytes: resultBytes }),
     });
   }
 }

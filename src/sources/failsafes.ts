@@ -96,6 +96,11 @@ export class CallGuard {
     });
   }
 
+  /** Calls waiting for a concurrency slot. */
+  get queued(): number {
+    return this.limiter.queued;
+  }
+
   get circuit(): CircuitStatus {
     if (this.state === 'closed') return 'closed';
     return this.probeEarly || Date.now() >= this.openedAt + this.settings.breaker.resetMs ? 'half-open' : 'open';
