@@ -14,8 +14,8 @@ export interface SemanticConfig {
   cache_dir?: string | undefined;
 }
 
-/** Chosen on the eval's tuning set (see src/search/README.md): lexical + 0.3 × cosine, as a weighted mean. */
-export const SEMANTIC_FUSION: SemanticFusion = { weight: 0.3, method: 'sum' };
+/** Chosen on the eval's tuning set, LiveMCPBench model-written (src/search/README.md): lexical + 0.5 × cosine, as a weighted mean. */
+export const SEMANTIC_FUSION: SemanticFusion = { weight: 0.5, method: 'sum' };
 
 export function createSemanticTier(config: SemanticConfig | undefined, logger?: Logger): SemanticTier | undefined {
   const semantic = config?.semantic ?? 'off';

@@ -9,7 +9,7 @@
  *   search); without one it scores nothing.
  */
 import { trimDescription } from '../present.js';
-import type { Scorer, Scores } from '../scorer.js';
+import { type Scorer, type Scores, topK } from '../scorer.js';
 import { nameKey } from '../names.js';
 import type { ToolDoc } from '../tool-doc.js';
 import { textKey, type VectorCache } from './cache.js';
@@ -35,6 +35,8 @@ export function toolText(doc: ToolDoc): string {
 }
 
 const QUERY_MEMO = 256;
+/** tools per query that take part in the fusion, best cosine first */
+const CANDIDATES = 200;
 
 export class SemanticTier implements Scorer {
   private readonly vectors = new Map<number, Float32Array>();
@@ -166,14 +168,35 @@ export class SemanticTier implements Scorer {
     if (!q) return { ids, get: () => 0 };
     if (this.scores.length < this.top) this.scores = new Float64Array(Math.max(64, this.top * 2));
     const scores = this.scores;
+    // Every vector is scored, but only the best CANDIDATES join the fusion: fusing all 10,000 tools'
+    // cosines cost more than scoring them, and a tool below them gains no place in a top 10 from its cosine.
+    const all: number[] = [];
+    const dims = q.length;
     for (const [id, v] of this.vectors) {
-      if (v.length !== q.length) continue;
-      let dot = 0;
-      for (let i = 0; i < v.length; i++) dot += v[i]! * q[i]!;
+      if (v.length !== dims) continue;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      let i = 0;
+      for (; i + 3 < dims; i += 4) {
+        d0 += v[i]! * q[i]!;
+        d1 += v[i + 1]! * q[i + 1]!;
+        d2 += v[i + 2]! * q[i + 2]!;
+        d3 += v[i + 3]! * q[i + 3]!;
+      }
+      for (; i < dims; i++) d0 += v[i]! * q[i]!;
+      const dot = d0 + d1 + d2 + d3;
       if (dot <= 0) continue;
-      if (accept !== undefined && !accept(id)) continue;
       scores[id] = dot;
-      ids.push(id);
+      all.push(id);
+    }
+    const best = topK(all, (id) => scores[id]!, CANDIDATES);
+    for (const id of all) scores[id] = 0;
+    for (const r of best) {
+      if (accept !== undefined && !accept(r.id)) continue;
+      scores[r.id] = r.score;
+      ids.push(r.id);
     }
     return { ids, get: (id) => scores[id] ?? 0 };
   }
