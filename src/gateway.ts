@@ -1,0 +1,150 @@
+import type { Server } from '@modelcontextprotocol/server';
+import type { Principal } from './access/principal.js';
+import { BackendPool } from './backends/pool.js';
+import { loadCapabilitySources } from './capabilities/sources.js';
+import { createInvokeLimiter } from './cluster/invoke-limiter.js';
+import { checkExposure } from './config/exposure.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import type { GatewayConfig } from './config/schema.js';
+import { registerConfigSecrets } from './config/secrets.js';
+import { type Logger, silentLogger } from './log.js';
+import { metaToolDefinitions } from './meta/definitions.js';
+import { metaServerFactory } from './meta/server.js';
+import { AuditLog } from './observe/audit.js';
+import { EventBus } from './observe/events.js';
+import { ToolIndex } from './search/rank.js';
+import { createSemanticTier, SEMANTIC_FUSION } from './search/semantic/setup.js';
+import { toolDoc } from './search/tool-doc.js';
+import type { ToolSource } from './sources/source.js';
+
+export type ReloadResult = { ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; problems: string[] };
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** The file the config came from: enables reload. */
+  configFile?: string;
+}
+
+/**
+ * The gateway without a transport: config → pool → search index → meta-tools, with reload. The HTTP
+ * server (server.ts) and stdio mode put a front on it; nothing is started until a request needs it.
+ */
+export interface Gateway {
+  config(): GatewayConfig;
+  readonly logger: Logger;
+  readonly pool: BackendPool;
+  readonly index: ToolIndex;
+  readonly events: EventBus;
+  /** The recent invoke records (newest first). */
+  readonly audit: AuditLog;
+  /** A meta-tool MCP server for one request or session; `principal` answers who sent the request being served. */
+  newMetaServer(principal: () => Principal): Server;
+  /** Called after a reload changed the meta-tool definitions (clients should get list_changed). */
+  onDefinitionsChanged(listener: () => Promise<void>): void;
+  /** Re-read the config file and capability folders and apply them; the running config stays on any problem. */
+  reload(): Promise<ReloadResult>;
+  /** Stop every backend and helper. Callers drain in-flight calls first (pool.drain). */
+  close(): Promise<void>;
+}
+
+export async function createGateway(initial: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? silentLogger();
+  let config = initial;
+
+  const index = new ToolIndex();
+  // search.semantic: tool vectors are embedded in the background; applies at start (a reload warns).
+  const semantic = createSemanticTier(config.search, logger);
+  index.setSemantic(semantic, SEMANTIC_FUSION);
+  const reindex = (source: ToolSource) =>
+    index.replaceServer(
+      source.name,
+      (source.cachedTools ?? []).map((tool) => toolDoc(source, tool)),
+    );
+  const pool = new BackendPool({ logger, onToolsChanged: reindex, onRemoved: (name) => index.removeServer(name) });
+  const capabilities = await loadCapabilities(config, logger);
+  for (const problem of capabilities.problems) logger.warn({ problem }, 'capability file skipped');
+  pool.apply(config.backends, capabilities.sources);
+
+  let definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
+  const definitionListeners: Array<() => Promise<void>> = [];
+  const events = new EventBus();
+  const audit = new AuditLog(logger, events);
+  // Kept across reloads: its windows are keyed by principal name, and each check reads the current limit.
+  const invokeLimiter = createInvokeLimiter(() => config.cluster?.shared_rate_limits, logger);
+  const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, events, invokeLimiter }, () => definitions);
+
+  /** Validate everything first; then swap atomically. An invalid edit changes nothing. */
+  async function reload(): Promise<ReloadResult> {
+    const result = await applyReload();
+    events.emit('reload', { ok: result.ok });
+    return result;
+  }
+
+  async function applyReload(): Promise<ReloadResult> {
+    if (!options.configFile) return { ok: false, problems: ['this gateway was not started from a config file'] };
+    let next: Awaited<ReturnType<typeof loadConfig>>;
+    try {
+      next = await loadConfig(options.configFile);
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.message.split('\n') : [String(error)];
+      logger.error({ problems }, 'config reload rejected; the running config is kept');
+      return { ok: false, problems };
+    }
+    // Bind settings apply on restart, so exposure is judged with the running host.
+    const exposed = checkExposure({ ...next.config, server: { ...next.config.server, host: config.server.host } });
+    if (exposed) {
+      logger.error({ problems: [exposed] }, 'config reload rejected; the running config is kept');
+      return { ok: false, problems: [exposed] };
+    }
+    const loaded = await loadCapabilities(next.config, logger);
+    if (loaded.problems.length > 0) {
+      logger.error({ problems: loaded.problems }, 'capability reload rejected; the running config is kept');
+      return { ok: false, problems: loaded.problems };
+    }
+    if (next.config.server.host !== config.server.host || next.config.server.port !== config.server.port) {
+      logger.warn('server.host and server.port take effect on restart');
+    }
+    if (JSON.stringify(next.config.search) !== JSON.stringify(config.search)) logger.warn('search takes effect on restart');
+    registerConfigSecrets(next.secrets);
+    config = next.config;
+    const changes = pool.apply(config.backends, loaded.sources);
+    const nextDefinitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
+    if (JSON.stringify(nextDefinitions) !== JSON.stringify(definitions)) {
+      definitions = nextDefinitions;
+      await Promise.allSettled(definitionListeners.map((listener) => listener()));
+    }
+    logger.info(changes, 'config reloaded');
+    return { ok: true, ...changes };
+  }
+
+  return {
+    config: () => config,
+    logger,
+    pool,
+    index,
+    events,
+    audit,
+    newMetaServer,
+    onDefinitionsChanged: (listener) => void definitionListeners.push(listener),
+    reload,
+    close: async () => {
+      await pool.close();
+      invokeLimiter.close();
+      await semantic?.close();
+    },
+  };
+}
+
+/** Capability groups, with a clash against a gateway.yaml backend name reported as a problem. */
+async function loadCapabilities(config: GatewayConfig, logger?: Logger) {
+  const loaded = await loadCapabilitySources(config.capability_dirs, process.env, { maxFileBytes: config.limits.max_file_bytes });
+  for (const warning of loaded.warnings) logger?.warn({ warning }, 'capability');
+  const clashes = loaded.sources.filter((source) => source.name in config.backends);
+  return {
+    sources: loaded.sources.filter((source) => !clashes.includes(source)),
+    problems: [
+      ...loaded.problems,
+      ...clashes.map((source) => `capability server "${source.name}" has the name of a backend in the config; rename one of them`),
+    ],
+  };
+}
