@@ -16,6 +16,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureAnswers } from './answers.js';
 import { measureFootprint } from './footprint.js';
 import { type LatencyResult, measureLatency } from './latency.js';
 import { measureMemory } from './memory.js';
@@ -430,6 +431,14 @@ async function main(): Promise<number> {
         section: s,
         metric: `${f.label}: ${f.tools} tools, characters / o200k tokens`,
         value: `${f.chars} / ${f.tokens} (gateway is ${fmt((r.gatewayShipped.tokens / f.tokens) * 100, 1)}% of the tokens)`,
+      });
+    }
+    // What a client's model receives as text for the typical answers (bench/answers.ts).
+    for (const answer of await measureAnswers()) {
+      out.push({
+        section: 'footprint (answers)',
+        metric: `${answer.label}: characters / o200k tokens`,
+        value: `${answer.chars} / ${answer.tokens}`,
       });
     }
     return out;
