@@ -310,6 +310,17 @@ async function abandon(url: string): Promise<Report> {
 }
 
 async function churn(url: string): Promise<Report> {
+  const cold = await gatewayStats();
+  // Warm up first (these sessions are ended with DELETE): the first calls load the client SDK, start the
+  // backend and compile schemas, a one-time cost that is not what churn leaves behind.
+  for (let i = 0; i < 20; i++) {
+    const client = new ClientV1({ name: 'warm', version: '1' });
+    const transport = new TransportV1(new URL(url));
+    await client.connect(transport);
+    await client.callTool({ name: 'invoke', arguments: { server: 'churn', tool: 'echo', arguments: { i } } });
+    await transport.terminateSession().catch(() => {});
+    await client.close().catch(() => {});
+  }
   const before = await gatewayStats();
   const sessionsBefore = await sessionsAlive(url);
   let failed = 0;
@@ -335,7 +346,11 @@ async function churn(url: string): Promise<Report> {
     'failed cycles': failed,
     s: round((performance.now() - t0) / 1000, 1),
     'sessions alive before / after': `${sessionsBefore ?? '?'} / ${(await sessionsAlive(url)) ?? '?'}`,
-    'heap after GC before / after (MiB)': `${round(before.heapMiB, 1)} / ${round(after.heapMiB, 1)}`,
+    'heap after GC cold / warm / after (MiB)': `${round(cold.heapMiB, 1)} / ${round(before.heapMiB, 1)} / ${round(after.heapMiB, 1)}`,
+    'heap per live session (KiB)': round(
+      ((after.heapMiB - before.heapMiB) * 1024) / Math.max(1, ((await sessionsAlive(url)) ?? 0) - (sessionsBefore ?? 0)),
+      1,
+    ),
   };
 }
 
