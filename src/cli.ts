@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { runServe } from './cli/serve.js';
-import { CLIENT_CONFIG_USAGE, DOCTOR_USAGE, IMPORT_USAGE, SERVE_USAGE, USAGE, VALIDATE_USAGE } from './cli/usage.js';
+import { CLIENT_CONFIG_USAGE, DOCTOR_USAGE, IMPORT_USAGE, SERVE_USAGE, STDIO_USAGE, USAGE, VALIDATE_USAGE } from './cli/usage.js';
 import { runValidate } from './cli/validate.js';
 import { VERSION } from './cli/version.js';
 
@@ -9,7 +9,7 @@ type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 const CONFIG = { config: { type: 'string', short: 'c' } } as const;
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
-/** Each command: its flags, its help, and what runs it. `import` and `client-config` load on demand (serve start-up skips them). */
+/** Each command: its flags, its help, and what runs it. `stdio`, `import` and `client-config` load on demand (serve start-up skips them). */
 const COMMANDS: Record<
   string,
   { options: Options; usage: string; positionals: boolean; run: (values: Values, rest: string[]) => Promise<number> }
@@ -19,6 +19,12 @@ const COMMANDS: Record<
     usage: SERVE_USAGE,
     positionals: false,
     run: (v) => runServe(v as Parameters<typeof runServe>[0]),
+  },
+  stdio: {
+    options: { ...CONFIG, ...HELP, 'log-level': { type: 'string' } },
+    usage: STDIO_USAGE,
+    positionals: false,
+    run: async (v) => (await import('./cli/stdio.js')).runStdio(v as import('./cli/stdio.js').StdioFlags),
   },
   validate: {
     options: { ...CONFIG, ...HELP },

@@ -13,6 +13,15 @@ export const SERVE_USAGE = `Usage: mcp-gateway [serve] [--config FILE] [--host H
   ${CONFIG_DISCOVERY}
 Exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage or config error.`;
 
+export const STDIO_USAGE = `Usage: mcp-gateway stdio [--config FILE] [--log-level LEVEL]
+  Speak MCP on stdin/stdout instead of HTTP, for clients that launch a command (Claude Desktop): the same
+  meta-tools, no listener, no auth (the user is whoever started the process). Logs are JSON lines on stderr;
+  stdout carries only MCP messages. The config file is reloaded on change when server.watch is on.
+  Stops, ending every backend, when stdin closes, when the parent process is gone, or on SIGINT, SIGTERM, SIGHUP.
+  Log levels: ${LOG_LEVELS.join(', ')} (default info).
+  ${CONFIG_DISCOVERY}
+Exit codes: 0 stopped, 2 usage or config error.`;
+
 export const VALIDATE_USAGE = `Usage: mcp-gateway validate [--config FILE]
   Check a config: its syntax and keys, \${VAR} references, that every enabled stdio backend's \`cwd\` exists and
   its \`command\` is on PATH (or, as a path, exists relative to its cwd), and that a host beyond loopback has
@@ -51,6 +60,7 @@ Exit codes: 0 printed, 2 usage or config error.`;
 
 export const USAGE = `Usage:
   mcp-gateway [serve] [--config FILE] [--host H] [--port N] [--log-level LEVEL]   serve
+  mcp-gateway stdio [--config FILE] [--log-level LEVEL]      MCP on stdin/stdout, for clients that launch a command
   mcp-gateway validate [--config FILE]                       check a config
   mcp-gateway doctor [--config FILE]                         check a config, the port, and start every backend once
   mcp-gateway import FILE... [--config FILE] [--dry-run]     add other clients' MCP servers to gateway.yaml
