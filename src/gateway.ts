@@ -9,13 +9,16 @@ import type { GatewayConfig } from './config/schema.js';
 import { registerConfigSecrets } from './config/secrets.js';
 import { type Logger, silentLogger } from './log.js';
 import { metaToolDefinitions } from './meta/definitions.js';
-import { metaServerFactory } from './meta/server.js';
+import { type FrontSpec, frontFactory } from './fronts/front.js';
+import { SeenUris } from './fronts/links.js';
+import { Conversations } from './fronts/relay.js';
+import { SubscriptionHub } from './fronts/subscriptions.js';
 import { AuditLog } from './observe/audit.js';
 import { EventBus } from './observe/events.js';
 import { ToolIndex } from './search/rank.js';
 import { createSemanticTier, SEMANTIC_FUSION } from './search/semantic/setup.js';
 import { toolDoc } from './search/tool-doc.js';
-import type { ToolSource } from './sources/source.js';
+import type { ListKind, ToolSource } from './sources/source.js';
 
 export type ReloadResult = { ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; problems: string[] };
 
@@ -37,8 +40,17 @@ export interface Gateway {
   readonly events: EventBus;
   /** The recent invoke records (newest first). */
   readonly audit: AuditLog;
-  /** A meta-tool MCP server for one request or session; `principal` answers who sent the request being served. */
+  /**
+   * The /mcp front for one request or session (meta-tools, surfaced tools, aggregated resources and
+   * prompts); `principal` answers who sent the request being served. Stdio mode serves this too.
+   */
   newMetaServer(principal: () => Principal): Server;
+  /** Any front: /mcp (meta), /mcp/{backend} (passthrough), /mcp/v/{name} (endpoint). See fronts/front.ts. */
+  newFront(spec: FrontSpec, principal: () => Principal): Server;
+  /** A backend's tool, resource or prompt list changed: live front servers should send list_changed. */
+  onListChanged(listener: (kind: ListKind) => Promise<void>): void;
+  /** A subscribed resource changed (2026 listeners; 2025 sessions and stdio are told by the fronts themselves). */
+  onResourceUpdated(listener: (uri: string) => void): void;
   /** Called after a reload changed the meta-tool definitions (clients should get list_changed). */
   onDefinitionsChanged(listener: () => Promise<void>): void;
   /** Re-read the config file and capability folders and apply them; the running config stays on any problem. */
@@ -60,7 +72,19 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
       source.name,
       (source.cachedTools ?? []).map((tool) => toolDoc(source, tool)),
     );
-  const pool = new BackendPool({ logger, onToolsChanged: reindex, onRemoved: (name) => index.removeServer(name) });
+  const listListeners: Array<(kind: ListKind) => Promise<void>> = [];
+  const updateListeners: Array<(uri: string) => void> = [];
+  const subscriptions = new SubscriptionHub();
+  const pool = new BackendPool({
+    logger,
+    onToolsChanged: reindex,
+    onRemoved: (name) => index.removeServer(name),
+    onListChanged: (_source, kind) => void Promise.allSettled(listListeners.map((listener) => listener(kind))),
+    onResourceUpdated: (source, uri) => {
+      void subscriptions.updated(source, uri);
+      for (const listener of updateListeners) listener(uri);
+    },
+  });
   const capabilities = await loadCapabilities(config, logger);
   for (const problem of capabilities.problems) logger.warn({ problem }, 'capability file skipped');
   pool.apply(config.backends, capabilities.sources);
@@ -71,7 +95,19 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
   const audit = new AuditLog(logger, events);
   // Kept across reloads: its windows are keyed by principal name, and each check reads the current limit.
   const invokeLimiter = createInvokeLimiter(() => config.cluster?.shared_rate_limits, logger);
-  const newMetaServer = metaServerFactory({ pool, index, limits: () => config.limits, events, invokeLimiter }, () => definitions);
+  const newFront = frontFactory({
+    pool,
+    index,
+    config: () => config,
+    limits: () => config.limits,
+    events,
+    invokeLimiter,
+    definitions: () => definitions,
+    seen: new SeenUris(),
+    conversations: new Conversations(),
+    subscriptions,
+  });
+  const newMetaServer = (principal: () => Principal) => newFront({ kind: 'meta' }, principal);
 
   /** Validate everything first; then swap atomically. An invalid edit changes nothing. */
   async function reload(): Promise<ReloadResult> {
@@ -106,13 +142,13 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     }
     if (JSON.stringify(next.config.search) !== JSON.stringify(config.search)) logger.warn('search takes effect on restart');
     registerConfigSecrets(next.secrets);
+    const previous = config;
     config = next.config;
     const changes = pool.apply(config.backends, loaded.sources);
     const nextDefinitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
-    if (JSON.stringify(nextDefinitions) !== JSON.stringify(definitions)) {
-      definitions = nextDefinitions;
-      await Promise.allSettled(definitionListeners.map((listener) => listener()));
-    }
+    const surfaceChanged = JSON.stringify([previous.surface, previous.endpoints]) !== JSON.stringify([config.surface, config.endpoints]);
+    if (JSON.stringify(nextDefinitions) !== JSON.stringify(definitions)) definitions = nextDefinitions;
+    if (definitions === nextDefinitions || surfaceChanged) await Promise.allSettled(definitionListeners.map((listener) => listener()));
     logger.info(changes, 'config reloaded');
     return { ok: true, ...changes };
   }
@@ -125,6 +161,9 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     events,
     audit,
     newMetaServer,
+    newFront,
+    onListChanged: (listener) => void listListeners.push(listener),
+    onResourceUpdated: (listener) => void updateListeners.push(listener),
     onDefinitionsChanged: (listener) => void definitionListeners.push(listener),
     reload,
     close: async () => {

@@ -57,7 +57,12 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     config,
     port: () => boundPort,
     authenticator: currentAuthenticator,
-    newMcpServer: gateway.newMetaServer,
+    newFront: gateway.newFront,
+    frontExists: (spec, principal) =>
+      spec.kind === 'meta' ||
+      (spec.kind === 'passthrough'
+        ? pool.get(spec.server) !== undefined && principal.allows(spec.server)
+        : spec.name in config().endpoints),
     health: () => ({
       status: pool.degraded() ? 'degraded' : 'ok',
       backends: Object.fromEntries(pool.all().map((b) => [b.name, b.status().state])),
@@ -68,6 +73,8 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     logger,
   });
   gateway.onDefinitionsChanged(() => http.notifyToolsChanged());
+  gateway.onListChanged((kind) => http.notifyListChanged(kind));
+  gateway.onResourceUpdated((uri) => http.notifyResourceUpdated(uri));
 
   // Seeing and steering: usage counters, /metrics, the admin API beyond reload, and the dashboard at /ui.
   const usage = new UsageCounters(pool, events);

@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/server';
+import type { Prompt, Resource, ResourceTemplateType, Tool } from '@modelcontextprotocol/server';
 import type { BackendPool, CatalogEntry } from '../backends/pool.js';
 import type { SearchHit, SearchOptions, ToolIndex } from '../search/rank.js';
 import type { SourceStatus, ToolSource } from '../sources/source.js';
@@ -37,11 +37,37 @@ export class CatalogView {
     return tools.filter((tool) => principal.allows(source.name, tool.name));
   }
 
-  /** A source's status with the tool count of what this principal sees. */
+  /**
+   * Resources and prompts are scoped by the same `server/…` globs as tools, as `server/resource:URI`
+   * and `server/prompt:NAME`: `server` or `server/*` covers them, `server/prompt:*` only the prompts.
+   */
+  allowsResource(server: string, uri: string): boolean {
+    return this.principal.allows(server, `resource:${uri}`);
+  }
+
+  allowsPrompt(server: string, name: string): boolean {
+    return this.principal.allows(server, `prompt:${name}`);
+  }
+
+  visibleResources(source: ToolSource, resources: readonly Resource[]): readonly Resource[] {
+    return resources.filter((r) => this.allowsResource(source.name, r.uri));
+  }
+
+  visibleTemplates(source: ToolSource, templates: readonly ResourceTemplateType[]): readonly ResourceTemplateType[] {
+    return templates.filter((t) => this.allowsResource(source.name, t.uriTemplate));
+  }
+
+  visiblePrompts(source: ToolSource, prompts: readonly Prompt[]): readonly Prompt[] {
+    return prompts.filter((p) => this.allowsPrompt(source.name, p.name));
+  }
+
+  /** A source's status with the tool, resource and prompt counts of what this principal sees. */
   status(source: ToolSource): SourceStatus {
-    const status = source.status();
-    const cached = source.cachedTools;
-    return cached ? { ...status, tools: this.visibleTools(source, cached).length } : status;
+    const status = { ...source.status() };
+    if (source.cachedTools) status.tools = this.visibleTools(source, source.cachedTools).length;
+    if (source.cachedResources) status.resources = this.visibleResources(source, source.cachedResources).length;
+    if (source.cachedPrompts) status.prompts = this.visiblePrompts(source, source.cachedPrompts).length;
+    return status;
   }
 
   /** Tool lists of the visible sources (or of `only`), starting what was never listed (see BackendPool.catalog). */
@@ -61,4 +87,17 @@ export class CatalogView {
       .filter((source) => this.principal.allows(source.name, tool) && source.cachedTools?.some((t) => t.name === tool))
       .map((source) => source.name);
   }
+}
+
+/**
+ * A principal that also passes `allow` (an endpoint's globs, or one backend for a passthrough): a front
+ * for a narrower view hands this to CatalogView, so the intersection is applied in the same one place.
+ */
+export function narrowed(principal: Principal, allow: (server: string, tool?: string) => boolean): Principal {
+  return {
+    name: principal.name,
+    admin: principal.admin,
+    rateLimit: principal.rateLimit,
+    allows: (server, tool) => allow(server, tool) && principal.allows(server, tool),
+  };
 }

@@ -1,4 +1,15 @@
-import type { CallToolResult, StandardSchemaV1, Tool } from '@modelcontextprotocol/client';
+import type {
+  CallToolResult,
+  CompleteRequestParams,
+  CompleteResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType,
+  StandardSchemaV1,
+  Tool,
+} from '@modelcontextprotocol/client';
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { loadedClientSdk } from './client-sdk.js';
@@ -11,6 +22,9 @@ import {
   CallTimeoutError,
   ConnectionLostError,
   describeError,
+  type ListKind,
+  RelayError,
+  type ServerRequestRelay,
   type SourceState,
   type SourceStatus,
   type ToolSource,
@@ -20,6 +34,10 @@ export interface BackendDeps {
   logger: Logger;
   watchdog: BackendWatchdog;
   onToolsChanged: (backend: Backend) => void;
+  /** The backend said a list changed (its list_changed notification), after the new list is cached. */
+  onListChanged?: (backend: Backend, kind: ListKind) => void;
+  /** notifications/resources/updated from the backend. */
+  onResourceUpdated?: (backend: Backend, uri: string) => void;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -65,6 +83,12 @@ export class Backend implements ToolSource {
   private startedAt?: number;
   private starts = 0;
   private idleTimer?: NodeJS.Timeout;
+  /** Resource and prompt lists, fetched with the tools when the backend offers them (kept like the tools). */
+  private resources?: Resource[];
+  private templates?: ResourceTemplateType[];
+  private prompts?: Prompt[];
+  /** The calls in flight that can take the backend's requests (see routeServerRequest). */
+  private readonly relays = new Set<ServerRequestRelay>();
 
   constructor(
     readonly name: string,
@@ -88,6 +112,18 @@ export class Backend implements ToolSource {
     return this.tools;
   }
 
+  get cachedResources(): readonly Resource[] | undefined {
+    return this.resources;
+  }
+
+  get cachedResourceTemplates(): readonly ResourceTemplateType[] | undefined {
+    return this.templates;
+  }
+
+  get cachedPrompts(): readonly Prompt[] | undefined {
+    return this.prompts;
+  }
+
   get busy(): boolean {
     return this.inFlight > 0;
   }
@@ -100,6 +136,8 @@ export class Backend implements ToolSource {
       transport,
       state: this.state,
       tools: this.tools?.length ?? null,
+      resources: this.resources?.length ?? null,
+      prompts: this.prompts?.length ?? null,
       circuit: this.guard.circuit,
       ...(this.lastError ? { error: this.lastError } : {}),
     };
@@ -124,10 +162,88 @@ export class Backend implements ToolSource {
     const repeatable = annotations?.readOnlyHint === true || annotations?.idempotentHint === true;
     const params: Record<string, unknown> = { name };
     if (args !== undefined) params.arguments = args;
+    return this.forward(options, repeatable, async (connection, sendOptions) => {
+      // SEP-2243: a parameter declared with `x-mcp-header` must also travel as an Mcp-Param-* header on
+      // Streamable HTTP, which only the SDK's callTool() adds, from the definition it is given. Given it
+      // without outputSchema, callTool checks only the result's MCP shape; checking structuredContent
+      // against the tool's schema stays with the front client, as on the pass-through path.
+      const mirrored = this.headerMirrored.get(name);
+      return mirrored
+        ? await connection.client.callTool(params as { name: string; arguments?: Record<string, unknown> }, {
+            ...sendOptions,
+            toolDefinition: mirrored,
+          })
+        : ((await connection.client.request({ method: 'tools/call', params }, PASS_THROUGH, sendOptions)) as CallToolResult);
+    });
+  }
 
+  /** resources/read: a read is safe to resend after a crash. */
+  readResource(uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
+    return this.forward(
+      options,
+      true,
+      (connection, sendOptions) =>
+        connection.client.request({ method: 'resources/read', params: { uri } }, PASS_THROUGH, sendOptions) as Promise<ReadResourceResult>,
+    );
+  }
+
+  getPrompt(name: string, args: Record<string, string> | undefined, options: CallOptions = {}): Promise<GetPromptResult> {
+    const params = args === undefined ? { name } : { name, arguments: args };
+    return this.forward(
+      options,
+      true,
+      (connection, sendOptions) =>
+        connection.client.request({ method: 'prompts/get', params }, PASS_THROUGH, sendOptions) as Promise<GetPromptResult>,
+    );
+  }
+
+  complete(params: CompleteRequestParams, options: CallOptions = {}): Promise<CompleteResult> {
+    return this.forward(options, true, (connection, sendOptions) => connection.client.complete(params, sendOptions));
+  }
+
+  canSubscribe(): boolean {
+    return this.connection?.client.getServerCapabilities()?.resources?.subscribe === true;
+  }
+
+  async subscribeResource(uri: string, on: boolean): Promise<void> {
+    const connection = await this.ensureStarted();
+    const options = { timeout: this.config.timeoutMs };
+    if (on) await connection.client.subscribeResource({ uri }, options);
+    else await connection.client.unsubscribeResource({ uri }, options);
+  }
+
+  async listResources(): Promise<readonly Resource[]> {
+    if (!this.resources) await this.start();
+    return this.resources ?? [];
+  }
+
+  async listResourceTemplates(): Promise<readonly ResourceTemplateType[]> {
+    if (!this.templates) await this.start();
+    return this.templates ?? [];
+  }
+
+  async listPrompts(): Promise<readonly Prompt[]> {
+    if (!this.prompts) await this.start();
+    return this.prompts ?? [];
+  }
+
+  /**
+   * One request to the backend through the CallGuard (rate limit, circuit, concurrency). Retried only
+   * where that is safe: when the backend could not be started (nothing was sent), after a 404 from an
+   * HTTP backend that lost its session, and after a crash when `repeatable`.
+   */
+  private forward<T>(
+    options: CallOptions,
+    repeatable: boolean,
+    send: (
+      connection: Connection,
+      sendOptions: { timeout: number; signal?: AbortSignal; onprogress?: CallOptions['onprogress'] },
+    ) => Promise<T>,
+  ): Promise<T> {
     return this.guard.run(async () => {
       this.inFlight++;
       clearTimeout(this.idleTimer);
+      if (options.relay) this.relays.add(options.relay);
       try {
         for (let attempt = 0; ; attempt++) {
           const canRetry = attempt < this.config.retries;
@@ -139,18 +255,11 @@ export class Backend implements ToolSource {
             throw error;
           }
           try {
-            const sendOptions = { timeout: this.config.timeoutMs, signal: options.signal, onprogress: options.onprogress };
-            // SEP-2243: a parameter declared with `x-mcp-header` must also travel as an Mcp-Param-* header on
-            // Streamable HTTP, which only the SDK's callTool() adds, from the definition it is given. Given it
-            // without outputSchema, callTool checks only the result's MCP shape; checking structuredContent
-            // against the tool's schema stays with the front client, as on the pass-through path.
-            const mirrored = this.headerMirrored.get(name);
-            const result = mirrored
-              ? await connection.client.callTool(params as { name: string; arguments?: Record<string, unknown> }, {
-                  ...sendOptions,
-                  toolDefinition: mirrored,
-                })
-              : ((await connection.client.request({ method: 'tools/call', params }, PASS_THROUGH, sendOptions)) as CallToolResult);
+            const result = await send(connection, {
+              timeout: this.config.timeoutMs,
+              signal: options.signal,
+              onprogress: options.onprogress,
+            });
             this.failures = 0;
             return result;
           } catch (error) {
@@ -169,10 +278,32 @@ export class Backend implements ToolSource {
           }
         }
       } finally {
+        if (options.relay) this.relays.delete(options.relay);
         this.inFlight--;
         this.scheduleIdleStop();
       }
     }, options);
+  }
+
+  /**
+   * A request from the backend (sampling, elicitation, roots) goes to the client whose call is in flight.
+   * Neither stdio nor the SDK client says which of our requests a backend request belongs to, so with
+   * no call, or several, in flight the backend gets an error rather than another caller's client.
+   */
+  private routeServerRequest(method: Parameters<ServerRequestRelay['request']>[0], params: unknown, signal: AbortSignal): Promise<unknown> {
+    const relays = [...this.relays];
+    if (relays.length === 1) return relays[0]!.request(method, params, signal);
+    const why =
+      relays.length === 0
+        ? 'no call from a client is in flight on this server'
+        : `${relays.length} calls are in flight on this server and the gateway cannot tell which client should answer`;
+    return Promise.reject(new RelayError(-32603, `The gateway cannot relay ${method}: ${why}.`));
+  }
+
+  private routeLog(params: { level: string; logger?: string; data: unknown }): void {
+    const relays = [...this.relays];
+    if (relays.length === 1) relays[0]!.log(params);
+    else this.deps.logger.debug({ backend: this.name, level: params.level }, 'backend log message not relayed (no single call in flight)');
   }
 
   /**
@@ -278,8 +409,30 @@ export class Backend implements ToolSource {
           logger: this.deps.logger,
           watchdog: this.deps.watchdog,
           onToolsChanged: (tools) => {
-            if (attempt.connection === this.connection) this.setTools(tools);
+            if (attempt.connection !== this.connection) return;
+            this.setTools(tools);
+            this.deps.onListChanged?.(this, 'tools');
           },
+          onResourcesChanged: (resources) => {
+            if (attempt.connection !== this.connection || !this.connection) return;
+            this.resources = resources;
+            // Templates have no list_changed of their own: they travel with the resources.
+            void this.connection.client
+              .listResourceTemplates(undefined, { timeout: this.config.timeoutMs })
+              .then(({ resourceTemplates }) => {
+                this.templates = resourceTemplates;
+              })
+              .catch(() => {})
+              .finally(() => this.deps.onListChanged?.(this, 'resources'));
+          },
+          onPromptsChanged: (prompts) => {
+            if (attempt.connection !== this.connection) return;
+            this.prompts = prompts;
+            this.deps.onListChanged?.(this, 'prompts');
+          },
+          onResourceUpdated: (uri) => this.deps.onResourceUpdated?.(this, uri),
+          onServerRequest: (method, params, signal) => this.routeServerRequest(method, params, signal),
+          onLog: (params) => this.routeLog(params),
           onClosed: () => this.onConnectionClosed(attempt),
           onStderrLine: (line) => this.onStderrLine(tail, line),
         },
@@ -294,6 +447,7 @@ export class Backend implements ToolSource {
         this.lastError = undefined;
         this.startedAt = Date.now();
         this.starts++;
+        await this.fetchOtherLists(connection, timer.signal, timeoutMs);
         this.setTools(tools);
         this.guard.recovered();
         this.deps.logger.info(
@@ -321,6 +475,29 @@ export class Backend implements ToolSource {
       clearTimeout(timeout);
       this.startAbort = undefined;
     }
+  }
+
+  /** Resources, templates and prompts, when the backend offers them; a failure leaves that list empty, not the start failed. */
+  private async fetchOtherLists(connection: Connection, signal: AbortSignal, timeout: number): Promise<void> {
+    const { client } = connection;
+    const offered = client.getServerCapabilities() ?? {};
+    const options = { signal, timeout, cacheMode: 'bypass' as const };
+    const quietly = async <T>(list: () => Promise<T>, fallback: T): Promise<T> => {
+      try {
+        return await list();
+      } catch (error) {
+        this.deps.logger.warn({ backend: this.name, err: describeError(error) }, 'listing resources or prompts failed');
+        return fallback;
+      }
+    };
+    const [resources, templates, prompts] = await Promise.all([
+      offered.resources ? quietly(async () => (await client.listResources(undefined, options)).resources, []) : [],
+      offered.resources ? quietly(async () => (await client.listResourceTemplates(undefined, options)).resourceTemplates, []) : [],
+      offered.prompts ? quietly(async () => (await client.listPrompts(undefined, options)).prompts, []) : [],
+    ]);
+    this.resources = resources;
+    this.templates = templates;
+    this.prompts = prompts;
   }
 
   /** Exponential restart delay: the first failure may restart at once, then 1 s, 2 s, 4 s, ... up to 60 s. */

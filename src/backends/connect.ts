@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Client, ResponseCacheStore, Tool } from '@modelcontextprotocol/client';
+import type { Client, Prompt, Resource, ResponseCacheStore, Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig, HttpBackendConfig, StdioBackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { type ClientSdkModule, loadClientSdk } from './client-sdk.js';
@@ -29,6 +29,15 @@ export interface ConnectHooks {
   logger: Logger;
   /** The backend's full tool list changed (already re-fetched over every page). */
   onToolsChanged: (tools: Tool[]) => void;
+  /** The backend's resource or prompt list changed (re-fetched over every page). */
+  onResourcesChanged: (resources: Resource[]) => void;
+  onPromptsChanged: (prompts: Prompt[]) => void;
+  /** notifications/resources/updated for a subscribed URI. */
+  onResourceUpdated: (uri: string) => void;
+  /** A sampling, elicitation or roots request from the backend; rejects with an Error carrying a JSON-RPC `code`. */
+  onServerRequest: (method: ServerRequestMethod, params: unknown, signal: AbortSignal) => Promise<unknown>;
+  /** notifications/message from the backend. */
+  onLog: (params: { level: string; logger?: string; data: unknown }) => void;
   /** The connection ended (child exited, HTTP session closed, or we closed it). */
   onClosed: () => void;
   /** One line the stdio child wrote to stderr. */
@@ -38,6 +47,15 @@ export interface ConnectHooks {
 }
 
 const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
+
+export type ServerRequestMethod = 'sampling/createMessage' | 'elicitation/create' | 'roots/list';
+const SERVER_REQUESTS: ServerRequestMethod[] = ['sampling/createMessage', 'elicitation/create', 'roots/list'];
+
+/**
+ * What the gateway tells backends it can do: it relays sampling, elicitation and roots to the client
+ * whose call caused the request (and answers with an error when that client cannot).
+ */
+const RELAYED_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
 
 /**
  * A response cache that keeps nothing. Each Backend keeps its tool list itself, and calls go through
@@ -55,7 +73,7 @@ const keepNothing: ResponseCacheStore = {
 
 function newClient(sdk: ClientSdkModule, name: string, hooks: ConnectHooks, negotiation: 'legacy' | 'auto'): Client {
   const client = new sdk.Client(clientInfo, {
-    capabilities: {},
+    capabilities: RELAYED_CAPABILITIES,
     responseCacheStore: keepNothing,
     // Stdio backends stay on the 2025 handshake: an `auto` probe spawns a second, throwaway child.
     versionNegotiation: { mode: negotiation },
@@ -67,8 +85,35 @@ function newClient(sdk: ClientSdkModule, name: string, hooks: ConnectHooks, nego
           else if (tools) hooks.onToolsChanged(tools);
         },
       },
+      resources: {
+        debounceMs: 100,
+        onChanged: (error, resources) => {
+          if (error) hooks.logger.warn({ backend: name, err: error.message }, 'refetching resources after list_changed failed');
+          else if (resources) hooks.onResourcesChanged(resources);
+        },
+      },
+      prompts: {
+        debounceMs: 100,
+        onChanged: (error, prompts) => {
+          if (error) hooks.logger.warn({ backend: name, err: error.message }, 'refetching prompts after list_changed failed');
+          else if (prompts) hooks.onPromptsChanged(prompts);
+        },
+      },
     },
   });
+  for (const method of SERVER_REQUESTS) {
+    client.setRequestHandler(method, async (request, ctx) => {
+      try {
+        return (await hooks.onServerRequest(method, request.params, ctx.mcpReq.signal)) as never;
+      } catch (error) {
+        // The backend gets a JSON-RPC error with our reason, never a hang.
+        const code = typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -32603;
+        throw new sdk.ProtocolError(code, error instanceof Error ? error.message : String(error));
+      }
+    });
+  }
+  client.setNotificationHandler('notifications/message', (notification) => hooks.onLog(notification.params));
+  client.setNotificationHandler('notifications/resources/updated', (notification) => hooks.onResourceUpdated(notification.params.uri));
   client.onclose = hooks.onClosed;
   return client;
 }

@@ -2,7 +2,7 @@ import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { Backend } from './backend.js';
 import { BackendWatchdog } from './process.js';
-import type { ToolSource } from '../sources/source.js';
+import type { ListKind, ToolSource } from '../sources/source.js';
 import { CatalogFetcher, type CatalogEntry } from './catalog.js';
 
 export type { CatalogEntry } from './catalog.js';
@@ -18,6 +18,10 @@ export interface PoolDeps {
   onToolsChanged: (source: ToolSource) => void;
   /** A source left the pool (removed, or replaced by a changed one). */
   onRemoved: (name: string) => void;
+  /** A backend said one of its lists changed (list_changed), after the new list is cached. */
+  onListChanged?: (source: ToolSource, kind: ListKind) => void;
+  /** A backend said a subscribed resource changed. */
+  onResourceUpdated?: (source: ToolSource, uri: string) => void;
 }
 
 export interface PoolChanges {
@@ -60,7 +64,13 @@ export class BackendPool {
         name,
         current instanceof Backend && current.fingerprint === JSON.stringify(config)
           ? current
-          : new Backend(name, config, { logger: this.deps.logger, watchdog: this.watchdog, onToolsChanged: this.deps.onToolsChanged }),
+          : new Backend(name, config, {
+              logger: this.deps.logger,
+              watchdog: this.watchdog,
+              onToolsChanged: this.deps.onToolsChanged,
+              onListChanged: this.deps.onListChanged,
+              onResourceUpdated: this.deps.onResourceUpdated,
+            }),
       );
     }
     for (const source of others) {

@@ -255,6 +255,19 @@ const SearchSection = z.strictObject({
   cache_dir: z.string().min(1).optional(),
 });
 
+/** `server/tool` globs (as in `allow`): `*` matches any run of characters, a pattern without `/` is a whole server. */
+const ToolGlobs = z.array(z.string().min(1));
+
+/** A virtual endpoint served at /mcp/v/{name}: a subset of the catalog, optionally with surfaced tools. */
+const EndpointSection = z.strictObject({
+  /** What this endpoint shows; a key's own scope narrows it further (the caller sees the intersection). */
+  allow: ToolGlobs.min(1),
+  /** Tools listed directly in tools/list as `server__tool`, beside the meta-tools. */
+  surface: ToolGlobs.default([]),
+  /** false: tools/list has only the surfaced tools (no list_servers, search_tools, ...). */
+  meta_tools: z.boolean().default(true),
+});
+
 const TopLevelKeys = z.strictObject({
   server: ServerSection.default(ServerSection.parse({})),
   meta_mcp: MetaSection.default(MetaSection.parse({})),
@@ -275,6 +288,18 @@ const TopLevelKeys = z.strictObject({
     .default({}),
   cluster: ClusterSection.optional(),
   search: SearchSection.optional(),
+  /** Tools listed directly in /mcp's tools/list as `server__tool`, beside the meta-tools. */
+  surface: ToolGlobs.default([]),
+  /** Virtual endpoints at /mcp/v/{name}. */
+  endpoints: z
+    .record(z.string(), EndpointSection)
+    .superRefine((endpoints, ctx) => {
+      for (const name of Object.keys(endpoints)) {
+        if (!backendName.test(name))
+          ctx.addIssue({ code: 'custom', path: [name], message: 'an endpoint name uses letters, digits, _ . and - only' });
+      }
+    })
+    .default({}),
 });
 
 export const ConfigSchema = TopLevelKeys.transform(({ defaults, backends, ...rest }) => ({
@@ -303,6 +328,7 @@ export const KNOWN_KEYS = {
   circuit_breaker: Object.keys(CircuitBreaker.shape),
   cluster: Object.keys(ClusterSection.shape),
   shared_rate_limits: Object.keys(SharedRateLimits.shape),
+  endpoint: Object.keys(EndpointSection.shape),
 };
 
 export type GatewayConfig = z.output<typeof ConfigSchema>;
@@ -314,4 +340,5 @@ export type ApiKeyConfig = AuthConfig['keys'][number];
 export type OAuthConfig = NonNullable<AuthConfig['oauth']>;
 export type LimitsConfig = GatewayConfig['limits'];
 export type SearchConfig = NonNullable<GatewayConfig['search']>;
+export type EndpointConfig = GatewayConfig['endpoints'][string];
 export type SharedRateLimitsConfig = NonNullable<NonNullable<GatewayConfig['cluster']>['shared_rate_limits']>;

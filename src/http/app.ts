@@ -11,17 +11,24 @@ import { type Context, Hono } from 'hono';
 import type { Authenticator } from '../access/authenticate.js';
 import type { Principal } from '../access/principal.js';
 import type { GatewayConfig, LimitsConfig } from '../config/schema.js';
+import type { FrontSpec } from '../fronts/scope.js';
+import type { ListKind } from '../sources/source.js';
 import type { Logger } from '../log.js';
 import { registerAdmin } from './admin.js';
 import { type GatewayEnv, logDenied, requireAuth } from './auth.js';
 import { type BodyLimits, closeAfterResponse, type NodeBindings, readBody } from './body.js';
 import { OriginPolicy } from './origin.js';
 import { SessionStore } from './sessions.js';
+import { notifyListChanged } from '../fronts/front.js';
 
 export interface HttpApp {
   app: Hono<GatewayEnv>;
   /** Tell connected clients that the gateway's own tool list changed (2025 sessions and 2026 listeners). */
   notifyToolsChanged(): Promise<void>;
+  /** Tell connected clients that a tool, resource or prompt list changed (2025 sessions and 2026 listeners). */
+  notifyListChanged(kind: ListKind): Promise<void>;
+  /** A subscribed resource changed: tell 2026 listeners (2025 sessions are told by their fronts). */
+  notifyResourceUpdated(uri: string): void;
   /** Live 2025-era sessions (for /health). */
   sessionCount(): number;
   close(): Promise<void>;
@@ -34,8 +41,15 @@ export interface HttpDeps {
   port: () => number;
   /** The current authenticator (rebuilt on reload). */
   authenticator: () => Authenticator;
-  /** An MCP server for one request (2026, stateless 2025) or one session; the getter returns the principal being served. */
-  newMcpServer: (principal: () => Principal) => Server;
+  /**
+   * The MCP server of a front for one request (2026, stateless 2025) or one session; the getter returns the
+   * principal being served. /mcp → `{kind: 'meta'}`, /mcp/{backend} → passthrough, /mcp/v/{name} → endpoint.
+   */
+  newFront?: (spec: FrontSpec, principal: () => Principal) => Server;
+  /** Is there such a backend or endpoint for this principal? Otherwise the path answers 404. */
+  frontExists?: (spec: FrontSpec, principal: Principal) => boolean;
+  /** Only /mcp, from this server (for harnesses that have no gateway core): the other paths answer 404. */
+  newMcpServer?: (principal: () => Principal) => Server;
   health: () => Record<string, unknown>;
   /** Present when the gateway knows its config file: POST /admin/reload applies it again. */
   reload?: () => Promise<{ ok: boolean }>;
@@ -55,17 +69,13 @@ const NOBODY: Principal = { name: 'nobody', admin: false, allows: () => false };
  *  - `/health`, `/.well-known/oauth-protected-resource`: no authentication.
  */
 export function createHttpApp(deps: HttpDeps): HttpApp {
-  const { config, port, authenticator, newMcpServer, health, reload, logger } = deps;
+  const { config, port, authenticator, health, reload, logger } = deps;
+  const newFront = deps.newFront ?? ((_spec: FrontSpec, principal: () => Principal) => deps.newMcpServer!(principal));
+  const frontExists = deps.frontExists ?? ((spec: FrontSpec) => spec.kind === 'meta');
   const onerror = (error: Error) => logger.debug({ err: error.message }, 'mcp request rejected');
-  // Per-request servers learn their principal from the authInfo the request was served with.
-  const perRequest = (ctx?: { authInfo?: AuthInfo }) => {
-    const principal = (ctx?.authInfo?.extra?.principal as Principal | undefined) ?? NOBODY;
-    return newMcpServer(() => principal);
-  };
-  const modern = createMcpHandler(perRequest, { legacy: 'reject', onerror });
-  const stateless = legacyStatelessFallback(perRequest, onerror);
+  const lanes = new Lanes(newFront, onerror);
   const sessions = new SessionStore(
-    newMcpServer,
+    (route, principal) => newFront(specOf(route), principal),
     () => ({ maxSessions: config().limits.max_sessions, idleMs: config().limits.session_idle_ms }),
     ({ owner, why }) => logger.debug({ key: owner, why }, 'session closed'),
   );
@@ -112,11 +122,12 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   );
   registerAdmin(app, { reload, bodyLimits, logger });
 
+  // '/mcp/*' covers /mcp itself as well as /mcp/{backend} and /mcp/v/{name}.
   app.use(
-    '/mcp',
+    '/mcp/*',
     requireAuth(authenticator, logger, (status) => rpcError(-32001, status === 401 ? 'Unauthorized' : 'Forbidden')),
   );
-  app.use('/mcp', async (c, next) => {
+  app.use('/mcp/*', async (c, next) => {
     if (c.req.method !== 'POST' || !isJsonContentType(c.req.header('content-type'))) return next();
     const node = c.env as NodeBindings | undefined;
     const bindings = node?.incoming ? node : undefined;
@@ -142,34 +153,95 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     return next();
   });
 
-  app.all('/mcp', async (c) => {
+  const serve = async (c: Context<GatewayEnv>, route: string) => {
     const request = c.req.raw;
     const parsedBody = c.get('parsedBody');
     const principal = c.get('principal');
+    // A backend or endpoint that does not exist, or that this key cannot see, is not found either way.
+    if (!frontExists(specOf(route), principal)) return c.json(rpcError(-32001, 'Not found'), 404);
     const authInfo: AuthInfo = { token: '', clientId: principal.name, scopes: [], extra: { principal } };
-    if (!(await isLegacyRequest(request, parsedBody))) return modern.fetch(request, { parsedBody, authInfo });
+    const lane = lanes.get(route);
+    if (!(await isLegacyRequest(request, parsedBody))) return lane.modern.fetch(request, { parsedBody, authInfo });
 
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
-      const response = await sessions.handle(sessionId, principal, request, parsedBody);
+      const response = await sessions.handle(sessionId, principal, request, parsedBody, route);
       return response ?? c.json(rpcError(-32001, 'Session not found'), 404);
     }
-    if (request.method === 'POST' && containsInitialize(parsedBody)) return sessions.open(principal, request, parsedBody);
-    return stateless(request, { parsedBody, authInfo });
-  });
+    if (request.method === 'POST' && containsInitialize(parsedBody)) return sessions.open(principal, request, parsedBody, route);
+    return lane.stateless(request, { parsedBody, authInfo });
+  };
+  app.all('/mcp', (c) => serve(c, META_ROUTE));
+  app.all('/mcp/v/:name', (c) => serve(c, `${ENDPOINT_ROUTE}${c.req.param('name')}`));
+  app.all('/mcp/:backend', (c) => serve(c, `${BACKEND_ROUTE}${c.req.param('backend')}`));
 
   return {
     app,
     notifyToolsChanged: async () => {
       await sessions.notifyToolsChanged();
-      await modern.notify.toolsChanged();
+      lanes.notify((notifier) => notifier.toolsChanged());
     },
+    notifyListChanged: async (kind) => {
+      await sessions.notify((server) => notifyListChanged(server, kind));
+      lanes.notify((notifier) =>
+        kind === 'tools' ? notifier.toolsChanged() : kind === 'resources' ? notifier.resourcesChanged() : notifier.promptsChanged(),
+      );
+    },
+    notifyResourceUpdated: (uri) => lanes.notify((notifier) => notifier.resourceUpdated(uri)),
     sessionCount: () => sessions.size,
     close: async () => {
       await sessions.closeAll();
-      await modern.close();
+      await lanes.close();
     },
   };
+}
+
+const META_ROUTE = 'meta';
+const BACKEND_ROUTE = 'backend:';
+const ENDPOINT_ROUTE = 'endpoint:';
+
+function specOf(route: string): FrontSpec {
+  if (route.startsWith(BACKEND_ROUTE)) return { kind: 'passthrough', server: route.slice(BACKEND_ROUTE.length) };
+  if (route.startsWith(ENDPOINT_ROUTE)) return { kind: 'endpoint', name: route.slice(ENDPOINT_ROUTE.length) };
+  return { kind: 'meta' };
+}
+
+type ModernHandler = ReturnType<typeof createMcpHandler>;
+
+/** Per front path: the SDK's 2026 handler and the stateless 2025 fallback, made on first use. */
+class Lanes {
+  private readonly lanes = new Map<string, { modern: ModernHandler; stateless: ReturnType<typeof legacyStatelessFallback> }>();
+
+  constructor(
+    private readonly newFront: NonNullable<HttpDeps['newFront']>,
+    private readonly onerror: (error: Error) => void,
+  ) {}
+
+  get(route: string) {
+    let lane = this.lanes.get(route);
+    if (!lane) {
+      const spec = specOf(route);
+      // Per-request servers learn their principal from the authInfo the request was served with.
+      const perRequest = (ctx?: { authInfo?: AuthInfo }) => {
+        const principal = (ctx?.authInfo?.extra?.principal as Principal | undefined) ?? NOBODY;
+        return this.newFront(spec, () => principal);
+      };
+      lane = {
+        modern: createMcpHandler(perRequest, { legacy: 'reject', onerror: this.onerror }),
+        stateless: legacyStatelessFallback(perRequest, this.onerror),
+      };
+      this.lanes.set(route, lane);
+    }
+    return lane;
+  }
+
+  notify(send: (notifier: ModernHandler['notify']) => void): void {
+    for (const lane of this.lanes.values()) send(lane.modern.notify);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.lanes.values()].map((lane) => lane.modern.close()));
+  }
 }
 
 function containsInitialize(body: unknown): boolean {

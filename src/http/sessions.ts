@@ -15,6 +15,8 @@ interface Session {
   server: Server;
   /** The principal that opened the session: only it may use the session. */
   owner: string;
+  /** The front it was opened on (/mcp, /mcp/{backend}, /mcp/v/{name}): only that path may use it. */
+  route: string;
   /** The principal of the latest request (its scopes may have changed on a reload). */
   principal: Principal;
   lastSeen: number;
@@ -33,7 +35,7 @@ export class SessionStore {
   private closed = false;
 
   constructor(
-    private readonly newServer: (principal: () => Principal) => Server,
+    private readonly newServer: (route: string, principal: () => Principal) => Server,
     private readonly limits: () => SessionLimits,
     private readonly onEvicted: (info: { owner: string; why: 'cap' | 'idle' }) => void = () => {},
   ) {
@@ -48,9 +50,9 @@ export class SessionStore {
    * A request for an existing session, or undefined when the id is unknown or belongs to another
    * principal (the caller answers 404 either way, so a stranger learns nothing about the id).
    */
-  async handle(sessionId: string, principal: Principal, request: Request, parsedBody: unknown): Promise<Response | undefined> {
+  async handle(sessionId: string, principal: Principal, request: Request, parsedBody: unknown, route = ''): Promise<Response | undefined> {
     const session = this.sessions.get(sessionId);
-    if (!session || session.owner !== principal.name) return undefined;
+    if (!session || session.owner !== principal.name || session.route !== route) return undefined;
     session.principal = principal;
     session.lastSeen = Date.now();
     this.sessions.delete(sessionId);
@@ -60,9 +62,9 @@ export class SessionStore {
   }
 
   /** An initialize request: open a session; the transport issues the id in its response. */
-  async open(principal: Principal, request: Request, parsedBody: unknown): Promise<Response> {
-    const session = { owner: principal.name, principal, lastSeen: Date.now() } as Session;
-    session.server = this.newServer(() => session.principal);
+  async open(principal: Principal, request: Request, parsedBody: unknown, route = ''): Promise<Response> {
+    const session = { owner: principal.name, principal, route, lastSeen: Date.now() } as Session;
+    session.server = this.newServer(route, () => session.principal);
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
@@ -77,7 +79,12 @@ export class SessionStore {
 
   /** Tell every live session its tool list changed. */
   async notifyToolsChanged(): Promise<void> {
-    await Promise.allSettled([...this.sessions.values()].map((s) => s.server.sendToolListChanged()));
+    await this.notify((server) => server.sendToolListChanged());
+  }
+
+  /** Send one notification to every live session's server. */
+  async notify(send: (server: Server) => Promise<void>): Promise<void> {
+    await Promise.allSettled([...this.sessions.values()].map((s) => send(s.server)));
   }
 
   async closeAll(): Promise<void> {

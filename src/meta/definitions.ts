@@ -70,7 +70,7 @@ export function metaToolDefinitions(prefix: string, serverNames: string[]): Reco
   return {
     list_servers: {
       name: `${prefix}list_servers`,
-      description: 'List the MCP servers behind this gateway, with state and tool count.',
+      description: 'List the MCP servers behind this gateway, with state and tool, resource and prompt counts.',
       inputSchema: inputSchema(ListServersInput),
       outputSchema: outputSchema({ servers: array }, ['servers']),
       annotations: { readOnlyHint: true },

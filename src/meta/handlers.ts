@@ -16,6 +16,7 @@ import {
   CallTimeoutError,
   ConnectionLostError,
   describeError,
+  type ServerRequestRelay,
   type SourceStatus,
   type ToolSource,
 } from '../sources/source.js';
@@ -38,6 +39,8 @@ export interface ForwardOptions {
   /** Who is waiting (session id, else principal): a backend's queue serves callers in turn. */
   caller?: string;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Where the backend's sampling, elicitation and roots requests and log messages go during the call. */
+  relay?: ServerRequestRelay;
 }
 
 export const DEFAULT_SEARCH_LIMIT = 5;

@@ -1,4 +1,14 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
+import type {
+  CallToolResult,
+  CompleteRequestParams,
+  CompleteResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType,
+  Tool,
+} from '@modelcontextprotocol/client';
 
 /**
  * What the meta-tools need from anything that serves tools: an MCP backend (backend.ts) or a
@@ -24,6 +34,34 @@ export interface ToolSource {
   /** One tools/call; the result comes back as the source produced it. Throws the errors below. */
   callTool(name: string, args: Record<string, unknown> | undefined, options?: CallOptions): Promise<CallToolResult>;
   stop(): Promise<void>;
+
+  // Resources, prompts and completion: optional; a source without them has none (REST capabilities).
+  /** The cached lists; undefined until fetched once (an MCP backend fetches them when it starts). */
+  readonly cachedResources?: readonly Resource[] | undefined;
+  readonly cachedResourceTemplates?: readonly ResourceTemplateType[] | undefined;
+  readonly cachedPrompts?: readonly Prompt[] | undefined;
+  /** From the cache, or by starting the source; every page. Throws BackendUnavailableError. */
+  listResources?(): Promise<readonly Resource[]>;
+  listResourceTemplates?(): Promise<readonly ResourceTemplateType[]>;
+  listPrompts?(): Promise<readonly Prompt[]>;
+  /** resources/read, prompts/get and completion/complete pass the same failsafes as callTool. */
+  readResource?(uri: string, options?: CallOptions): Promise<ReadResourceResult>;
+  getPrompt?(name: string, args: Record<string, string> | undefined, options?: CallOptions): Promise<GetPromptResult>;
+  complete?(params: CompleteRequestParams, options?: CallOptions): Promise<CompleteResult>;
+  /** Does the source accept resources/subscribe? */
+  canSubscribe?(): boolean;
+  subscribeResource?(uri: string, on: boolean): Promise<void>;
+}
+
+export type ListKind = 'tools' | 'resources' | 'prompts';
+
+/**
+ * Where a backend's requests and log messages go while a call runs: to the client whose call it is.
+ * `request` rejects with an Error carrying a JSON-RPC `code` when that client cannot answer.
+ */
+export interface ServerRequestRelay {
+  request(method: 'sampling/createMessage' | 'elicitation/create' | 'roots/list', params: unknown, signal: AbortSignal): Promise<unknown>;
+  log(params: { level: string; logger?: string; data: unknown }): void;
 }
 
 export type SourceState = 'idle' | 'starting' | 'ready' | 'error';
@@ -35,6 +73,9 @@ export interface SourceStatus {
   state: SourceState;
   /** null until the tool list was fetched once. */
   tools: number | null;
+  /** Resource and prompt counts: null until listed, absent for a source that has none (REST capabilities). */
+  resources?: number | null;
+  prompts?: number | null;
   circuit: 'closed' | 'open' | 'half-open';
   error?: string;
 }
@@ -44,6 +85,19 @@ export interface CallOptions {
   /** Who is calling (a session id or principal): when calls wait for a backend, callers are served in turn. */
   caller?: string;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Receives the backend's sampling, elicitation and roots requests and its log messages during the call. */
+  relay?: ServerRequestRelay;
+}
+
+/** An Error with a JSON-RPC code: what a backend gets back when its request cannot be relayed. */
+export class RelayError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RelayError';
+  }
 }
 
 /** The source cannot be started or cannot list its tools; nothing was sent. */

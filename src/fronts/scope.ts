@@ -1,0 +1,82 @@
+import type { Server, ServerContext, Tool } from '@modelcontextprotocol/server';
+import { allowMatcher, type Principal } from '../access/principal.js';
+import { CatalogView, narrowed } from '../access/view.js';
+import type { BackendPool } from '../backends/pool.js';
+import type { GatewayConfig, LimitsConfig } from '../config/schema.js';
+import type { MetaToolName } from '../meta/definitions.js';
+import type { MetaCall } from '../meta/handlers.js';
+import type { EventBus } from '../observe/events.js';
+import type { ToolIndex } from '../search/rank.js';
+import type { SeenUris } from './links.js';
+import type { Conversations } from './relay.js';
+
+/** What every front shares: the gateway core. Functions are read per request, so a reload applies at once. */
+export interface FrontCore {
+  pool: BackendPool;
+  index: ToolIndex;
+  config: () => GatewayConfig;
+  limits: () => LimitsConfig;
+  events: EventBus;
+  invokeLimiter?: MetaCall['invokeLimiter'];
+  definitions: () => Record<MetaToolName, Tool>;
+  seen: SeenUris;
+  conversations: Conversations;
+}
+
+/** Which front: /mcp (meta), /mcp/{backend} (passthrough), /mcp/v/{name} (endpoint). */
+export type FrontSpec = { kind: 'meta' } | { kind: 'passthrough'; server: string } | { kind: 'endpoint'; name: string };
+
+/** What a front serves, resolved from its spec and the current config. */
+export interface FrontScope {
+  /** Several backends under one name space (prefixed prompts, surfaced tools) or one backend as it is. */
+  aggregate: boolean;
+  /** Narrows the principal's view (an endpoint's globs, one backend). */
+  allow: (server: string, tool?: string) => boolean;
+  /** Tools listed directly beside the meta-tools, as `server__tool` (without `tool`: may this server have any?). */
+  surface: (server: string, tool?: string) => boolean;
+  surfaced: boolean;
+  metaTools: boolean;
+}
+
+const NOTHING = () => false;
+
+export function resolveScope(spec: FrontSpec, config: GatewayConfig): FrontScope {
+  if (spec.kind === 'passthrough')
+    return { aggregate: false, allow: (server) => server === spec.server, surface: NOTHING, surfaced: false, metaTools: false };
+  if (spec.kind === 'meta') return aggregateScope(() => true, config.surface, true);
+  const endpoint = config.endpoints[spec.name];
+  // An endpoint removed by a reload serves nothing from then on.
+  if (!endpoint) return { aggregate: true, allow: NOTHING, surface: NOTHING, surfaced: false, metaTools: false };
+  return aggregateScope(allowMatcher(endpoint.allow), endpoint.surface, endpoint.meta_tools);
+}
+
+function aggregateScope(allow: FrontScope['allow'], surface: readonly string[], metaTools: boolean): FrontScope {
+  return { aggregate: true, allow, surface: surface.length > 0 ? allowMatcher(surface) : NOTHING, surfaced: surface.length > 0, metaTools };
+}
+
+/** One front server's per-request state: its scope and the caller's view through it. */
+export class FrontRequest {
+  readonly scope: FrontScope;
+  readonly view: CatalogView;
+
+  constructor(
+    readonly core: FrontCore,
+    readonly server: Server,
+    spec: FrontSpec,
+    principal: Principal,
+  ) {
+    this.scope = resolveScope(spec, core.config());
+    this.view = new CatalogView(core.pool, core.index, narrowed(principal, this.scope.allow));
+  }
+
+  /** The MetaCall that invoke and the other meta-tools run with. */
+  metaCall(ctx: ServerContext, forward: MetaCall['forward'] = {}): MetaCall {
+    return {
+      view: this.view,
+      limits: this.core.limits(),
+      events: this.core.events,
+      invokeLimiter: this.core.invokeLimiter,
+      forward: { ...forward, caller: ctx.sessionId ?? this.view.principal.name },
+    };
+  }
+}
