@@ -1,6 +1,7 @@
 import type { Server } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { watchPaths } from './config/watch.js';
+import { notifyListChanged } from './fronts/front.js';
 import type { Gateway } from './gateway.js';
 
 /** Why a stdio gateway stopped. */
@@ -15,7 +16,7 @@ export interface StdioOptions {
 
 /**
  * The gateway served over this process's stdin/stdout (both protocol eras; the SDK's serveStdio picks
- * the era from the opening message). Only protocol goes to stdout: the logger writes to fd 2, and
+ * the era from the opening message): `newServer` builds the front, e.g. the /mcp meta front. Only protocol goes to stdout: the logger writes to fd 2, and
  * stdio backends have their own pipes. Resolves, with the reason, once everything is stopped: the
  * caller exits then.
  *
@@ -31,13 +32,21 @@ export async function serveOverStdio(gateway: Gateway, newServer: () => Server, 
     () => {
       const server = newServer();
       servers.add(server);
-      server.onclose = () => void servers.delete(server);
+      const previous = server.onclose; // the front's own clean-up (resource subscriptions)
+      server.onclose = () => {
+        servers.delete(server);
+        previous?.();
+      };
       return server;
     },
     { onerror: (error) => logger.warn({ err: error.message }, 'stdio transport') },
   );
+  // The meta-tool definitions changed on reload, or a backend's tools, resources or prompts did.
   gateway.onDefinitionsChanged(async () => {
     await Promise.allSettled([...servers].map((server) => server.sendToolListChanged()));
+  });
+  gateway.onListChanged(async (kind) => {
+    await Promise.allSettled([...servers].map((server) => notifyListChanged(server, kind)));
   });
   const watcher =
     options.configFile && gateway.config().server.watch

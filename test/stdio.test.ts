@@ -9,8 +9,8 @@ import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CallToolResultSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CallToolResultSchema, CreateMessageRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CallResult, eventually, fixtureBackend, repoRoot, tsxLoader } from './helpers.js';
 import { argv, descendants, isLive } from './procfs.js';
 
@@ -21,6 +21,7 @@ import { argv, descendants, isLive } from './procfs.js';
  */
 
 const parentScript = fileURLToPath(new URL('./fixtures/stdio-parent.mjs', import.meta.url));
+const conformanceFixture = fileURLToPath(new URL('./fixtures/conformance-server.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'gw-stdio-'));
 const gatewayArgs = (config: string) => ['--import', tsxLoader, `${repoRoot}/src/cli.ts`, 'stdio', '--config', config];
 
@@ -58,8 +59,23 @@ interface StdioClient {
   stderr: string[];
   call(name: string, args?: Record<string, unknown>): Promise<CallResult>;
   toolNames(): Promise<string[]>;
+  resourceUris(): Promise<string[]>;
+  readText(uri: string): Promise<string | undefined>;
+  promptNames(): Promise<string[]>;
+  promptText(name: string, args?: Record<string, string>): Promise<string | undefined>;
   close(): Promise<void>;
 }
+
+/** The client's sampling answer: a test can see the backend's request went all the way to the client and back. */
+const sampled = (prompt: string) => ({
+  role: 'assistant' as const,
+  model: 'stdio-test',
+  content: { type: 'text' as const, text: `sampled: ${prompt}` },
+});
+const promptOf = (request: { params: { messages: Array<{ content: unknown }> } }) =>
+  String((request.params.messages[0]?.content as { text?: string } | undefined)?.text);
+const firstText = (items: Array<Record<string, unknown>> | undefined) =>
+  items?.map((m) => (m.content as { text?: string }).text).find(Boolean);
 
 type Kind = 'v1' | 'v2-2025' | 'v2-2026';
 
@@ -70,25 +86,38 @@ async function launchClient(kind: Kind, command: string, args: string[]): Promis
   if (kind === 'v1') {
     const transport = new StdioV1(params);
     const stderr = lines(transport.stderr as Readable);
-    const client = new ClientV1(info);
+    const client = new ClientV1(info, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, (request) => sampled(promptOf(request)));
     await client.connect(transport);
     return {
       pid: transport.pid!,
       stderr,
       call: async (name, args) => (await client.callTool({ name, arguments: args ?? {} }, CallToolResultSchema)) as CallResult,
       toolNames: async () => (await client.listTools()).tools.map((t) => t.name),
+      resourceUris: async () => (await client.listResources()).resources.map((r) => r.uri),
+      readText: async (uri) => ((await client.readResource({ uri })).contents[0] as { text?: string } | undefined)?.text,
+      promptNames: async () => (await client.listPrompts()).prompts.map((p) => p.name),
+      promptText: async (name, args) => firstText((await client.getPrompt({ name, arguments: args })).messages),
       close: () => client.close(),
     };
   }
   const transport = new StdioV2(params);
   const stderr = lines(transport.stderr as Readable);
-  const client = new ClientV2(info, { versionNegotiation: { mode: kind === 'v2-2026' ? { pin: '2026-07-28' } : 'legacy' } });
+  const client = new ClientV2(info, {
+    capabilities: { sampling: {} },
+    versionNegotiation: { mode: kind === 'v2-2026' ? { pin: '2026-07-28' } : 'legacy' },
+  });
+  client.setRequestHandler('sampling/createMessage', (request) => sampled(promptOf(request)));
   await client.connect(transport);
   return {
     pid: transport.pid!,
     stderr,
     call: async (name, args) => (await client.callTool({ name, arguments: args ?? {} })) as CallResult,
     toolNames: async () => (await client.listTools()).tools.map((t) => t.name),
+    resourceUris: async () => (await client.listResources()).resources.map((r) => r.uri),
+    readText: async (uri) => ((await client.readResource({ uri })).contents[0] as { text?: string } | undefined)?.text,
+    promptNames: async () => (await client.listPrompts()).prompts.map((p) => p.name),
+    promptText: async (name, args) => firstText((await client.getPrompt({ name, arguments: args })).messages),
     close: () => client.close(),
   };
 }
@@ -128,6 +157,41 @@ describe.each<Kind>(['v1', 'v2-2025', 'v2-2026'])('stdio mode, %s client', (kind
     await gone([gateway, backend], 'the gateway and its backend exit');
     // It stopped because stdin closed, not because the client's close fell back to SIGTERM.
     expect(client.stderr.join('\n')).toContain('"reason":"stdin closed"');
+  });
+});
+
+/** The conformance fixture (an HTTP backend with resources, prompts and a sampling tool), started once. */
+let conformance: { url: string; pid: number } | undefined;
+beforeAll(async () => {
+  const child = spawn(process.execPath, [conformanceFixture], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      const ready = /ready pid=\d+ url=(\S+)/.exec(line);
+      if (ready) resolve(ready[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`conformance fixture exited with ${code}`)));
+  });
+  conformance = { url, pid: child.pid! };
+});
+afterAll(() => {
+  if (conformance && isLive(conformance.pid)) process.kill(conformance.pid, 'SIGTERM');
+});
+
+describe.each<Kind>(['v1', 'v2-2025', 'v2-2026'])('stdio mode, %s client, the whole front', (kind) => {
+  it("serves a backend's resources and prompts, and relays its sampling request to the client", async () => {
+    const config = writeConfig({ conf: { url: conformance!.url } });
+    const client = await launchClient(kind, process.execPath, gatewayArgs(config));
+    remember(client.pid);
+    expect(await client.resourceUris()).toContain('test://static-text');
+    expect(await client.readText('test://static-text')).toBe('This is the content of the static text resource.');
+    expect(await client.promptNames()).toContain('conf__test_simple_prompt');
+    expect(await client.promptText('conf__test_prompt_with_arguments', { arg1: 'a', arg2: 'b' })).toBe(
+      "Prompt with arguments: arg1='a', arg2='b'",
+    );
+    // The gateway speaks 2026-07-28 to this backend, whose tool then asks for sampling with input_required.
+    const result = await client.call('invoke', { server: 'conf', tool: 'test_input_required_result_sampling' });
+    expect(result.content?.[0]?.text).toBe('The model said: sampled: What is the capital of France?');
+    await client.close();
   });
 });
 
