@@ -120,7 +120,7 @@ describe('GET /health', () => {
     // Control: using the backend does start a process we can see, and /health reports it.
     const client = await connectClient('v2-2025', gateway.url);
     try {
-      await client.call('list_servers');
+      await client.call('list_tools', { server: 'fx' }); // waits for the backend's start
       expect(await (await fetch(healthUrl(gateway))).json()).toMatchObject({ sessions: 1 });
     } finally {
       await client.close();

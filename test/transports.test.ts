@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from './procfs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/server.js';
-import { connectClient, type FrontClient, repoRoot, startTestGateway } from './helpers.js';
+import { connectClient, errorOf, type FrontClient, repoRoot, startTestGateway } from './helpers.js';
 
 /**
  * Non-stdio backends: the reference "everything" server run by the test as a Streamable HTTP server
@@ -138,14 +138,14 @@ describe('HTTP backends: Streamable HTTP, legacy SSE, SSE fallback, unreachable'
 
     const search = await client!.call('search_tools', { query: 'echo a message back' });
     expect(search.isError).toBeFalsy();
-    const data = search.structuredContent as { results: Array<{ server: string; tool: string }>; unavailable?: string[] };
-    expect(data.unavailable).toEqual(['dead']);
+    const data = search.structuredContent as { results: Array<{ server: string; tool: string }>; unavailable?: unknown[] };
+    expect(data.unavailable).toEqual([expect.objectContaining({ server: 'dead' })]);
     expect(data.results.some((r) => r.tool === 'echo')).toBe(true);
     expect(data.results.every((r) => r.server !== 'dead')).toBe(true);
 
     const invokeDead = await client!.call('invoke', { server: 'dead', tool: 'echo', arguments: { message: 'x' } });
     expect(invokeDead.isError).toBe(true);
-    expect(invokeDead.structuredContent).toMatchObject({ error: { code: 'backend_unavailable', server: 'dead' } });
+    expect(errorOf(invokeDead)).toMatchObject({ code: 'backend_unavailable', server: 'dead' });
 
     for (const backend of ['http', 'sse', 'sse_auto']) {
       const echoed = await client!.call('invoke', { server: backend, tool: 'echo', arguments: { message: `still ${backend}` } });

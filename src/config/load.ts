@@ -177,6 +177,7 @@ function knownKeysAt(path: (string | number)[]): string[] {
   if (path.length === 0) return KNOWN_KEYS.topLevel;
   if (path[0] === 'backends' && path.length === 2) return KNOWN_KEYS.backend;
   if (path[0] === 'auth' && path[1] === 'keys' && path.length === 3) return KNOWN_KEYS.keys;
+  if (path[0] === 'endpoints' && path.length === 2) return KNOWN_KEYS.endpoint;
   // A section's keys are listed under its own name (server, limits, oauth, cluster, ...).
   const last = path.at(-1);
   if (typeof last === 'string' && last !== 'topLevel' && last !== 'backend' && Object.hasOwn(KNOWN_KEYS, last))
