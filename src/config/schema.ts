@@ -149,7 +149,7 @@ const LimitsSection = z.strictObject({
   /** search_tools `query` length, in characters. */
   max_query_chars: int(1).default(1_000),
   /** Live 2025-era sessions; past the cap the least recently used one is closed (its client gets 404 and re-initializes). */
-  max_sessions: int(1).default(1_000),
+  max_sessions: int(1).default(256),
   /** A 2025-era session with no request for this long is closed. */
   session_idle_ms: int(1_000).default(10 * 60_000),
   /** A request body must arrive within this time (slow senders are cut off with 408). */
