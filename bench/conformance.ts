@@ -1,8 +1,10 @@
 /**
  * `npm run conformance`: the MCP conformance suite against the conformance fixture directly, then against
  * the same fixture through the gateway's per-backend passthrough (`/mcp/conformance`, the fixture as an
- * HTTP backend), for each protocol revision. Prints both score tables and exits 1 when the passthrough
- * passes fewer checks than the direct run in any scenario (or is not served), 2 when the suite is missing.
+ * HTTP backend), for each protocol revision. Prints both score tables and the verdict against
+ * conformance/baseline.json (the known shortfalls): exits 1 when the fixture fails a scored scenario on its
+ * own, the passthrough falls short anywhere outside the baseline or does worse than a baseline entry (or is
+ * not served), 2 when the suite is missing. Baseline entries that now match are printed, not failed.
  *
  *   node --import tsx bench/conformance.ts [--spec 2025-11-25|2026-07-28]...
  */
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/load.js';
 import { startGateway } from '../src/server.js';
+import { failing, formatVerdict, judge, loadBaseline } from './conformance-baseline.js';
 import { locateSuite, runSuite, SPEC_VERSIONS, type ScenarioScore, type SpecVersion, type Suite } from './conformance-suite.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -60,15 +63,6 @@ export async function runConformance(suite: Suite, specs: readonly SpecVersion[]
     fixture.child.kill('SIGTERM');
     rmSync(output, { recursive: true, force: true });
   }
-}
-
-/** Scenarios where the passthrough passed fewer checks than the direct run (a scenario it lacks counts as 0). */
-export function shortfalls(run: ConformanceRun): Array<{ scenario: string; direct: number; passthrough: number }> {
-  if (!run.passthrough) return [];
-  const through = new Map(run.passthrough.map((s) => [s.scenario, s.passed]));
-  return run.direct
-    .map((s) => ({ scenario: s.scenario, direct: s.passed, passthrough: through.get(s.scenario) ?? 0 }))
-    .filter((s) => s.passthrough < s.direct);
 }
 
 /** One Markdown table per revision: passed/failed checks per scenario, direct and through the gateway. */
@@ -142,13 +136,19 @@ async function main(): Promise<number> {
     process.stderr.write(`conformance: ${suite.problem}\n`);
     return 2;
   }
+  const baseline = loadBaseline();
   const report = await runConformance(suite, specs);
   process.stdout.write(`${formatReport(report)}\n`);
-  const missing = report.runs.flatMap((run) => shortfalls(run).map((s) => ({ spec: run.spec, ...s })));
-  for (const s of missing) {
-    process.stderr.write(`conformance: ${s.spec} ${s.scenario}: ${s.passthrough} passed through the gateway, ${s.direct} direct\n`);
+  let failed = Boolean(report.passthroughMissing);
+  for (const run of report.runs) {
+    const verdict = judge(run, baseline);
+    failed ||= failing(verdict);
+    const text = formatVerdict(verdict);
+    process.stdout.write(
+      `\n${run.spec} against conformance/baseline.json: ${failing(verdict) ? 'FAIL' : 'ok'}${text ? `\n${text}` : ''}\n`,
+    );
   }
-  return report.passthroughMissing || missing.length > 0 ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
