@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
+import { ConfigError, formatProblem, type LoadedConfig, loadConfig } from '../config/load.js';
+import { registerConfigSecrets } from '../config/secrets.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log.js';
 
 export function configCandidates(): string[] {
   return [
@@ -40,4 +42,29 @@ export async function loadForCli(
 /** The environment with every unset variable standing in as a placeholder: for reading a config's shape only. */
 export function placeholderEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return new Proxy(env, { get: (target, name) => (typeof name === 'string' && target[name] ? target[name] : 'placeholder-value-0000') });
+}
+
+/** For the commands that serve: --log-level checked, then the config loaded (problems printed, exit code returned). */
+export async function loadForServing(flags: {
+  config?: string;
+  'log-level'?: string;
+}): Promise<{ file: string; loaded: LoadedConfig; level: LogLevel } | number> {
+  const level = flags['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    process.stderr.write(`mcp-gateway: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
+    return 2;
+  }
+  const found = await loadForCli(flags.config);
+  return typeof found === 'number' ? found : { ...found, level: level as LogLevel };
+}
+
+/**
+ * The values the config took from the environment are redacted from every log line and answer from here
+ * on; then the logger (stderr), with the config's warnings logged.
+ */
+export function startLogging(file: string, loaded: LoadedConfig, level: LogLevel): Logger {
+  registerConfigSecrets(loaded.secrets);
+  const logger = createLogger(level);
+  for (const warning of loaded.warnings) logger.warn(formatProblem(file, warning));
+  return logger;
 }

@@ -1,11 +1,9 @@
 import { watchLauncher } from '../backends/process.js';
 import { checkExposure } from '../config/exposure.js';
-import { formatProblem } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { registerConfigSecrets } from '../config/secrets.js';
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log.js';
+import type { Logger } from '../log.js';
 import { startGateway } from '../server.js';
-import { loadForCli } from './config-file.js';
+import { loadForServing, startLogging } from './config-file.js';
 
 export interface ServeFlags {
   config?: string;
@@ -16,14 +14,9 @@ export interface ServeFlags {
 
 /** Exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage or config error. */
 export async function runServe(flags: ServeFlags): Promise<number> {
-  const level = flags['log-level'] ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    process.stderr.write(`mcp-gateway: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
-    return 2;
-  }
-  const found = await loadForCli(flags.config);
+  const found = await loadForServing(flags);
   if (typeof found === 'number') return found;
-  const { file, loaded } = found;
+  const { file, loaded, level } = found;
   const config = loaded.config;
   if (flags.host) config.server.host = flags.host;
   if (flags.port !== undefined) {
@@ -39,11 +32,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     process.stderr.write(`mcp-gateway: refusing to serve: ${exposed}\n`);
     return 2;
   }
-  // The values this config took from the environment are redacted from every log line and answer from here on.
-  registerConfigSecrets(loaded.secrets);
-  const logger = createLogger(level as LogLevel);
-  for (const warning of loaded.warnings) logger.warn(formatProblem(file, warning));
-  return serveUntilSignal(config, file, logger);
+  return serveUntilSignal(config, file, startLogging(file, loaded, level));
 }
 
 async function serveUntilSignal(config: GatewayConfig, file: string, logger: Logger): Promise<number> {
