@@ -162,18 +162,19 @@ export class Backend implements ToolSource {
     const repeatable = annotations?.readOnlyHint === true || annotations?.idempotentHint === true;
     const params: Record<string, unknown> = { name };
     if (args !== undefined) params.arguments = args;
-    return this.forward(options, repeatable, async (connection, sendOptions) => {
+    return this.forward(options, repeatable, async (connection, { rounds, ...sendOptions }) => {
+      const sent = { ...params, ...rounds };
       // SEP-2243: a parameter declared with `x-mcp-header` must also travel as an Mcp-Param-* header on
       // Streamable HTTP, which only the SDK's callTool() adds, from the definition it is given. Given it
       // without outputSchema, callTool checks only the result's MCP shape; checking structuredContent
       // against the tool's schema stays with the front client, as on the pass-through path.
       const mirrored = this.headerMirrored.get(name);
       return mirrored
-        ? await connection.client.callTool(params as { name: string; arguments?: Record<string, unknown> }, {
+        ? await connection.client.callTool(sent as { name: string; arguments?: Record<string, unknown> }, {
             ...sendOptions,
             toolDefinition: mirrored,
           })
-        : ((await connection.client.request({ method: 'tools/call', params }, PASS_THROUGH, sendOptions)) as CallToolResult);
+        : ((await connection.client.request({ method: 'tools/call', params: sent }, PASS_THROUGH, sendOptions)) as CallToolResult);
     });
   }
 
@@ -182,8 +183,12 @@ export class Backend implements ToolSource {
     return this.forward(
       options,
       true,
-      (connection, sendOptions) =>
-        connection.client.request({ method: 'resources/read', params: { uri } }, PASS_THROUGH, sendOptions) as Promise<ReadResourceResult>,
+      (connection, { rounds, ...sendOptions }) =>
+        connection.client.request(
+          { method: 'resources/read', params: { uri, ...rounds } },
+          PASS_THROUGH,
+          sendOptions,
+        ) as Promise<ReadResourceResult>,
     );
   }
 
@@ -192,13 +197,17 @@ export class Backend implements ToolSource {
     return this.forward(
       options,
       true,
-      (connection, sendOptions) =>
-        connection.client.request({ method: 'prompts/get', params }, PASS_THROUGH, sendOptions) as Promise<GetPromptResult>,
+      (connection, { rounds, ...sendOptions }) =>
+        connection.client.request(
+          { method: 'prompts/get', params: { ...params, ...rounds } },
+          PASS_THROUGH,
+          sendOptions,
+        ) as Promise<GetPromptResult>,
     );
   }
 
   complete(params: CompleteRequestParams, options: CallOptions = {}): Promise<CompleteResult> {
-    return this.forward(options, true, (connection, sendOptions) => connection.client.complete(params, sendOptions));
+    return this.forward(options, true, (connection, { rounds: _, ...sendOptions }) => connection.client.complete(params, sendOptions));
   }
 
   canSubscribe(): boolean {
@@ -235,10 +244,7 @@ export class Backend implements ToolSource {
   private forward<T>(
     options: CallOptions,
     repeatable: boolean,
-    send: (
-      connection: Connection,
-      sendOptions: { timeout: number; signal?: AbortSignal; onprogress?: CallOptions['onprogress'] },
-    ) => Promise<T>,
+    send: (connection: Connection, sendOptions: SendOptions) => Promise<T>,
   ): Promise<T> {
     return this.guard.run(async () => {
       this.inFlight++;
@@ -259,11 +265,13 @@ export class Backend implements ToolSource {
               timeout: this.config.timeoutMs,
               signal: options.signal,
               onprogress: options.onprogress,
+              ...verbatimRounds(connection, options),
             });
             this.failures = 0;
             return result;
           } catch (error) {
             if (options.signal?.aborted) throw error;
+            noteRefusal(error, connection, options);
             const lostSession = sessionLostStatus(error);
             if (lostSession !== undefined && attempt === 0) {
               // The HTTP backend restarted and forgot our session: initialize again and resend once.
@@ -552,6 +560,40 @@ export class Backend implements ToolSource {
     this.deps.onToolsChanged(this);
   }
 }
+
+interface SendOptions {
+  timeout: number;
+  signal?: AbortSignal;
+  onprogress?: CallOptions['onprogress'];
+  /** Fields to send with the request: the client's retry fields and envelope (see ServerRequestRelay.rounds). */
+  rounds?: Record<string, unknown>;
+  /** Hand an `input_required` result back as it is instead of answering it through the relay. */
+  allowInputRequired?: boolean;
+}
+
+/**
+ * A client speaking the 2026-07-28 multi-round-trip itself, to a backend connected in that era: its retry
+ * fields go along and the backend's `input_required` comes back untouched. Otherwise nothing changes (a
+ * 2025-era backend sends real requests, which the relay answers).
+ */
+function verbatimRounds(connection: Connection, options: CallOptions): Pick<SendOptions, 'rounds' | 'allowInputRequired'> {
+  const rounds = options.relay?.rounds;
+  const version = connection.client.getNegotiatedProtocolVersion();
+  if (!rounds || version === undefined || version < MODERN_ERA) return {};
+  const { envelope, inputResponses, requestState } = rounds;
+  return { rounds: { inputResponses, requestState, ...(envelope ? { _meta: envelope } : {}) }, allowInputRequired: true };
+}
+
+/** The backend answered a verbatim round with a JSON-RPC error: keep it for the passthrough to send on. */
+function noteRefusal(error: unknown, connection: Connection, options: CallOptions): void {
+  const sdk = loadedClientSdk();
+  const rounds = options.relay?.rounds;
+  if (!rounds || !sdk || !(error instanceof sdk.ProtocolError) || !verbatimRounds(connection, options).rounds) return;
+  rounds.refused = { code: error.code, message: error.message.replace(/^MCP error -?\d+: /, ''), data: error.data };
+}
+
+/** The first protocol revision with the multi-round-trip (revisions are dates, so they compare as strings). */
+const MODERN_ERA = '2026-07-28';
 
 class StoppedWhileStarting extends Error {
   constructor() {

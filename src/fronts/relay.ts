@@ -8,7 +8,7 @@ import {
   type Server,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { type CallOptions, RelayError, type ServerRequestRelay } from '../sources/source.js';
+import { type CallOptions, RelayError, type RoundTrip, type ServerRequestRelay } from '../sources/source.js';
 
 type RelayedMethod = Parameters<ServerRequestRelay['request']>[0];
 
@@ -17,6 +17,8 @@ export const ANSWER_TIMEOUT_MS = 120_000;
 /** Log messages kept while no front request is open to carry them. */
 const MAX_BUFFERED_LOGS = 100;
 const STATE_PREFIX = 'mcpgw-relay:';
+const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+const LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
 
 interface Asked {
   method: RelayedMethod;
@@ -56,7 +58,10 @@ class Conversation {
   constructor(
     readonly owner: string,
     private readonly onEnd: () => void,
-  ) {}
+    rounds?: RoundTrip,
+  ) {
+    if (rounds) this.relay.rounds = rounds;
+  }
 
   readonly relay: ServerRequestRelay = {
     request: (method, params, signal) => {
@@ -172,12 +177,14 @@ export class Conversations {
   /**
    * Run `call` for the front request in `ctx` (or continue the call its requestState names), relaying
    * the backend's requests to this client. `owner` is the principal: only it may continue the call.
+   * `verbatim` (a passthrough): a 2026-07-28 request's rounds go to the backend as they are (see RoundTrip).
    */
   async run<R>(
     server: Server,
     ctx: ServerContext,
     owner: string,
     call: (options: CallOptions) => Promise<R>,
+    verbatim = false,
   ): Promise<R | InputRequiredResult> {
     const state = ctx.mcpReq.requestState<unknown>();
     let conversation: Conversation | undefined;
@@ -190,7 +197,7 @@ export class Conversations {
         );
       conversation.answer(ctx.mcpReq.inputResponses ?? {});
     } else {
-      const created = new Conversation(owner, () => this.open.delete(created.id));
+      const created = new Conversation(owner, () => this.open.delete(created.id), verbatim ? roundTrip(ctx) : undefined);
       this.open.set(created.id, created);
       created.start(call);
       conversation = created;
@@ -199,10 +206,24 @@ export class Conversations {
   }
 }
 
+/** The retry fields of a 2026-07-28 request (one with an envelope); undefined for a 2025-era request. */
+function roundTrip(ctx: ServerContext): RoundTrip | undefined {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  if (!envelope) return undefined;
+  const state = ctx.mcpReq.requestState<unknown>();
+  // What the backend may ask depends on what this client declared, so it sees this client's capabilities.
+  const passed = Object.entries(envelope).filter(([key]) => key === CLIENT_CAPABILITIES || key === LOG_LEVEL);
+  return {
+    envelope: Object.fromEntries(passed),
+    ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
+    ...(typeof state === 'string' ? { requestState: state } : {}),
+  };
+}
+
 /** A 2026-07-28 request carries the client's capabilities in its envelope; a 2025 session declared them at initialize. */
 function clientCapabilities(server: Server, ctx: ServerContext): ClientCapabilities | undefined {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const perRequest = envelope?.['io.modelcontextprotocol/clientCapabilities'] as ClientCapabilities | undefined;
+  const perRequest = envelope?.[CLIENT_CAPABILITIES] as ClientCapabilities | undefined;
   return perRequest ?? server.getClientCapabilities();
 }
 

@@ -50,13 +50,19 @@ export function registerResources(server: Server, request: () => FrontRequest, s
     const target = resolveUri(front, read.params.uri);
     const source = target.source;
     if (!source.readResource) throw notFound(read.params.uri);
-    return front.core.conversations.run(server, ctx, front.view.principal.name, async (options) => {
-      try {
-        return await source.readResource!(target.uri, options);
-      } catch (error) {
-        throw passOn(error);
-      }
-    });
+    return front.core.conversations.run(
+      server,
+      ctx,
+      front.view.principal.name,
+      async (options) => {
+        try {
+          return await source.readResource!(target.uri, options);
+        } catch (error) {
+          throw passOn(error);
+        }
+      },
+      !front.scope.aggregate,
+    );
   });
 
   server.setRequestHandler('resources/subscribe', async (subscribe) => {

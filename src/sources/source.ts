@@ -62,6 +62,25 @@ export type ListKind = 'tools' | 'resources' | 'prompts';
 export interface ServerRequestRelay {
   request(method: 'sampling/createMessage' | 'elicitation/create' | 'roots/list', params: unknown, signal: AbortSignal): Promise<unknown>;
   log(params: { level: string; logger?: string; data: unknown }): void;
+  /**
+   * Set when the client speaks the 2026-07-28 multi-round-trip itself (a passthrough front): a backend
+   * connected in that era gets these with the request, and its `input_required` result comes back as it
+   * was sent instead of being answered here, so the backend's own keys and requestState reach the client.
+   */
+  rounds?: RoundTrip;
+}
+
+/** What a 2026-07-28 retry carries back to the server that asked: the answers and its requestState, verbatim. */
+export interface RoundTrip {
+  inputResponses?: Record<string, unknown>;
+  requestState?: string;
+  /** The client's own envelope keys (its capabilities, its log level), sent in place of the gateway's. */
+  envelope?: Record<string, unknown>;
+  /**
+   * Set by the backend when it answered such a request with a JSON-RPC error (e.g. a requestState it did
+   * not sign): the passthrough answers with that error, as the client would get it directly.
+   */
+  refused?: { code: number; message: string; data?: unknown };
 }
 
 export type SourceState = 'idle' | 'starting' | 'ready' | 'error';
