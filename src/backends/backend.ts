@@ -13,7 +13,8 @@ import type {
 import type { BackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { loadedClientSdk } from './client-sdk.js';
-import { type Connection, connectBackend } from './connect.js';
+import { type Connection, connectBackend, isModernEra } from './connect.js';
+import { LegacySession } from './legacy-session.js';
 import { CallGuard } from '../sources/failsafes.js';
 import type { BackendWatchdog } from './process.js';
 import {
@@ -89,6 +90,8 @@ export class Backend implements ToolSource {
   private prompts?: Prompt[];
   /** The calls in flight that can take the backend's requests (see routeServerRequest). */
   private readonly relays = new Set<ServerRequestRelay>();
+  /** For an HTTP backend: the 2025-era session of 2025 passthrough callers and subscriptions. */
+  private readonly legacy?: LegacySession;
 
   constructor(
     readonly name: string,
@@ -96,6 +99,14 @@ export class Backend implements ToolSource {
     private readonly deps: BackendDeps,
   ) {
     this.guard = new CallGuard(name, config, isBackendFault);
+    if (config.kind === 'http')
+      this.legacy = new LegacySession(name, config, {
+        logger: deps.logger,
+        watchdog: deps.watchdog,
+        onResourceUpdated: (uri) => this.deps.onResourceUpdated?.(this, uri),
+        onServerRequest: (method, params, signal) => this.routeServerRequest(method, params, signal),
+        onLog: (params) => this.routeLog(params),
+      });
     this.guard.onOpen = () => this.restartWhileOpen();
   }
 
@@ -215,7 +226,8 @@ export class Backend implements ToolSource {
   }
 
   async subscribeResource(uri: string, on: boolean): Promise<void> {
-    const connection = await this.ensureStarted();
+    // Subscriptions exist only in the 2025 era (2026 clients listen instead).
+    const connection = await this.connectFor(true);
     const options = { timeout: this.config.timeoutMs };
     if (on) await connection.client.subscribeResource({ uri }, options);
     else await connection.client.unsubscribeResource({ uri }, options);
@@ -255,7 +267,7 @@ export class Backend implements ToolSource {
           const canRetry = attempt < this.config.retries;
           let connection: Connection;
           try {
-            connection = await this.ensureStarted();
+            connection = await this.connectFor(options.relay?.legacyCaller === true);
           } catch (error) {
             if (canRetry && Date.now() >= this.nextStartAt && !options.signal?.aborted) continue;
             throw error;
@@ -291,6 +303,12 @@ export class Backend implements ToolSource {
         this.scheduleIdleStop();
       }
     }, options);
+  }
+
+  /** The backend's connection, or for a 2025-era caller its 2025-era session (see LegacySession). */
+  private async connectFor(legacyCaller: boolean): Promise<Connection> {
+    const connection = await this.ensureStarted();
+    return legacyCaller && this.legacy ? this.legacy.get(connection) : connection;
   }
 
   /**
@@ -382,7 +400,7 @@ export class Backend implements ToolSource {
     const connection = this.connection;
     this.connection = undefined;
     if (this.state !== 'error') this.state = 'idle';
-    await connection?.close();
+    await Promise.all([connection?.close(), this.legacy?.close()]);
   }
 
   ensureStarted(): Promise<Connection> {
@@ -517,7 +535,9 @@ export class Backend implements ToolSource {
   }
 
   private async dropConnection(connection: Connection): Promise<void> {
+    if (this.legacy?.owns(connection)) return this.legacy.drop(connection);
     if (this.connection === connection) this.connection = undefined;
+    await this.legacy?.close();
     await connection.close();
   }
 
@@ -531,6 +551,7 @@ export class Backend implements ToolSource {
     this.markFailed();
     this.deps.logger.warn({ backend: this.name }, 'backend connection closed unexpectedly; it restarts on next use');
     void connection.reapOrphans();
+    void this.legacy?.close();
   }
 
   /** A stdio backend with no call for idle_timeout_ms is stopped; the next request starts it again. */
@@ -578,8 +599,7 @@ interface SendOptions {
  */
 function verbatimRounds(connection: Connection, options: CallOptions): Pick<SendOptions, 'rounds' | 'allowInputRequired'> {
   const rounds = options.relay?.rounds;
-  const version = connection.client.getNegotiatedProtocolVersion();
-  if (!rounds || version === undefined || version < MODERN_ERA) return {};
+  if (!rounds || !isModernEra(connection)) return {};
   const { envelope, inputResponses, requestState } = rounds;
   return { rounds: { inputResponses, requestState, ...(envelope ? { _meta: envelope } : {}) }, allowInputRequired: true };
 }
@@ -591,9 +611,6 @@ function noteRefusal(error: unknown, connection: Connection, options: CallOption
   if (!rounds || !sdk || !(error instanceof sdk.ProtocolError) || !verbatimRounds(connection, options).rounds) return;
   rounds.refused = { code: error.code, message: error.message.replace(/^MCP error -?\d+: /, ''), data: error.data };
 }
-
-/** The first protocol revision with the multi-round-trip (revisions are dates, so they compare as strings). */
-const MODERN_ERA = '2026-07-28';
 
 class StoppedWhileStarting extends Error {
   constructor() {

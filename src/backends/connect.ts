@@ -118,10 +118,25 @@ function newClient(sdk: ClientSdkModule, name: string, hooks: ConnectHooks, nego
   return client;
 }
 
-/** Connect to one backend with the SDK transport its config names. */
-export async function connectBackend(name: string, config: BackendConfig, hooks: ConnectHooks, signal: AbortSignal): Promise<Connection> {
+/**
+ * Connect to one backend with the SDK transport its config names. HTTP backends negotiate their era
+ * (`auto`) unless `era` is `legacy`: a second, 2025-era session for 2025 callers of a passthrough.
+ */
+export async function connectBackend(
+  name: string,
+  config: BackendConfig,
+  hooks: ConnectHooks,
+  signal: AbortSignal,
+  era: 'auto' | 'legacy' = 'auto',
+): Promise<Connection> {
   const sdk = await loadClientSdk();
-  return config.kind === 'stdio' ? connectStdio(sdk, name, config, hooks, signal) : connectHttp(sdk, name, config, hooks, signal);
+  return config.kind === 'stdio' ? connectStdio(sdk, name, config, hooks, signal) : connectHttp(sdk, name, config, hooks, signal, era);
+}
+
+/** Did this connection negotiate 2026-07-28 or later (revisions are dates, so they compare as strings)? */
+export function isModernEra(connection: Connection): boolean {
+  const version = connection.client.getNegotiatedProtocolVersion();
+  return version !== undefined && version >= '2026-07-28';
 }
 
 async function connectStdio(
@@ -192,12 +207,13 @@ async function connectHttp(
   config: HttpBackendConfig,
   hooks: ConnectHooks,
   signal: AbortSignal,
+  era: 'auto' | 'legacy',
 ): Promise<Connection> {
   const url = new URL(config.url);
   const requestInit = { headers: config.headers };
   if (config.transport !== 'sse') {
     const transport = new sdk.StreamableHTTPClientTransport(url, { requestInit });
-    const client = newClient(sdk, name, hooks, 'auto');
+    const client = newClient(sdk, name, hooks, era);
     try {
       await withAbort(client.connect(transport), signal, () => transport.close());
       return httpConnection(client, 'streamable-http');

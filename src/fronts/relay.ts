@@ -58,9 +58,10 @@ class Conversation {
   constructor(
     readonly owner: string,
     private readonly onEnd: () => void,
-    rounds?: RoundTrip,
+    rounds?: RoundTrip | 'legacy',
   ) {
-    if (rounds) this.relay.rounds = rounds;
+    if (rounds === 'legacy') this.relay.legacyCaller = true;
+    else if (rounds) this.relay.rounds = rounds;
   }
 
   readonly relay: ServerRequestRelay = {
@@ -206,10 +207,10 @@ export class Conversations {
   }
 }
 
-/** The retry fields of a 2026-07-28 request (one with an envelope); undefined for a 2025-era request. */
-function roundTrip(ctx: ServerContext): RoundTrip | undefined {
+/** The retry fields of a 2026-07-28 request (one with an envelope); `legacy` for a 2025-era request. */
+function roundTrip(ctx: ServerContext): RoundTrip | 'legacy' {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  if (!envelope) return undefined;
+  if (!envelope) return 'legacy';
   const state = ctx.mcpReq.requestState<unknown>();
   // What the backend may ask depends on what this client declared, so it sees this client's capabilities.
   const passed = Object.entries(envelope).filter(([key]) => key === CLIENT_CAPABILITIES || key === LOG_LEVEL);

@@ -68,6 +68,11 @@ export interface ServerRequestRelay {
    * was sent instead of being answered here, so the backend's own keys and requestState reach the client.
    */
   rounds?: RoundTrip;
+  /**
+   * Set by a passthrough front for a 2025-era caller: an HTTP backend connected in the 2026 era is asked
+   * over a second, 2025-era session, so its sampling, elicitation and roots come as real requests.
+   */
+  legacyCaller?: boolean;
 }
 
 /** What a 2026-07-28 retry carries back to the server that asked: the answers and its requestState, verbatim. */
