@@ -21,7 +21,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import MiniSearch from 'minisearch';
-import { type RankConfig, type SemanticFusion, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { DEFAULT_CONFIG, type RankConfig, type SemanticFusion, type ToolDoc, ToolIndex } from '../src/search/rank.js';
 import { BuiltinEmbedder } from '../src/search/semantic/builtin.js';
 import { defaultCacheDir, textKey, VectorCache } from '../src/search/semantic/cache.js';
 import type { Embedder } from '../src/search/semantic/embedder.js';
@@ -361,6 +361,24 @@ export function ablation(datasets: Dataset[] = loadDatasets()): string {
 
 const f3 = (x: number) => x.toFixed(3);
 
+/** `--first-hit`: first-hit changes, each alone against the shipped ranking (model-written R@1 / R@5 / MRR). */
+export const FIRST_HIT: [string, Partial<RankConfig>][] = [
+  ['before: IDF per field (as MiniSearch)', { bm25: { ...DEFAULT_CONFIG.bm25, toolIdf: false } }],
+  ["IDF per word over the tools' own text (name, title, description, parameter names) (default)", {}],
+];
+
+export function firstHitTable(datasets: Dataset[], variants: [string, Partial<RankConfig>][] = FIRST_HIT): string {
+  const lines = [`| change | ${datasets.map((d) => d.name).join(' | ')} |`, `|---|${datasets.map(() => '---').join('|')}|`];
+  for (const [label, cfg] of variants) {
+    const cells = datasets.map((d) => {
+      const f = score(d.queries, oursRanker(d.tools, cfg), 'model');
+      return `${f3(f.r1)} / ${f3(f.r5)} / ${f3(f.mrr)}`;
+    });
+    lines.push(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 /** Both query columns side by side: request text, then model-written (R@1 / R@5 / MRR@10 each). */
 export function formatTable(results: DatasetResult[]): string {
   const lines = [
@@ -458,6 +476,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const results = evalSearch();
     console.log(formatTable(results));
     if (process.argv.includes('--ablation')) console.log(`\n${ablation()}`);
+    if (process.argv.includes('--first-hit'))
+      console.log(`\n${firstHitTable(loadDatasets().filter((d) => d.queries.some((q) => q.model)))}`);
     if (process.argv.includes('--semantic')) {
       console.log(`\n${await semanticTable(loadDatasets().filter((d) => !d.name.includes('typos')))}`);
     }

@@ -327,6 +327,39 @@ describe('ToolIndex', () => {
   });
 });
 
+describe("IDF per word over the tools' own text", () => {
+  // "create" is in many descriptions but one name; per-field IDF made that name hit decisive.
+  const tools: ToolDoc[] = [
+    { server: 'qr', name: 'create_qr_code', description: 'Create a QR code for any text or url.' },
+    {
+      server: 'notes',
+      name: 'NotesTool',
+      description: 'A full-featured reminder and to-do list management tool where you can add, delete, list, and mark reminders.',
+    },
+    ...['chart', 'document', 'calendar event', 'image', 'playlist', 'invoice', 'poster', 'survey'].map((w, i) => ({
+      server: `make${i}`,
+      name: `Tool${i}`,
+      description: `Create a ${w} from a template.`,
+    })),
+    ...['weather', 'stocks', 'news', 'recipes', 'flights', 'hotels', 'music', 'movies', 'sports', 'jobs'].map((w, i) => ({
+      server: `look${i}`,
+      name: `${w}Tool`,
+      description: `Look up ${w}.`,
+    })),
+  ];
+  it('ranks the tool with the telling word above one that has a common word in its name', () => {
+    expect(rank('create reminder', tools)[0]?.tool).toBe('NotesTool');
+  });
+  it('keeps its counts right as servers are replaced and removed', () => {
+    const index = new ToolIndex();
+    for (let i = 0; i < 5; i++) for (const t of tools) index.replaceServer(t.server, [t]);
+    index.replaceServer('extra', [{ server: 'extra', name: 'create_reminder_alias', description: 'Create a reminder.' }]);
+    index.removeServer('extra');
+    const q = 'create reminder';
+    expect(index.search(q).map((h) => [h.tool, h.score])).toEqual(rank(q, tools).map((h) => [h.tool, h.score]));
+  });
+});
+
 describe('scorer seam', () => {
   /** Scores tools whose name contains `word` 1, others nothing: stands in for a semantic scorer. */
   class NameContains implements Scorer {

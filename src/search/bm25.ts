@@ -1,8 +1,9 @@
 /**
  * A small multi-field inverted index with BM25+ scoring, prefix and one-typo term expansion.
  *
- * It scores exactly like MiniSearch 7 (per-field IDF over all documents, BM25+ with k, b, d, field
- * boosts, prefix and fuzzy variant weights), which the ranking was first measured with, but it hands
+ * It scores like MiniSearch 7 (BM25+ with k, b, d, field boosts, prefix and fuzzy variant weights; IDF
+ * per field over all documents, or with `toolIdf` one IDF per term over the documents' own fields), which
+ * the ranking was first measured with, but it hands
  * back per-term scores into typed arrays instead of allocating result objects and sorting every match
  * for every query word: that is what keeps search under 2 ms at 10,000 tools.
  *
@@ -13,6 +14,12 @@ export interface Bm25Params {
   k: number;
   b: number;
   d: number;
+  /**
+   * IDF from the number of documents holding the term in any of the index's `toolFields` (a tool's
+   * own text), not per field: a word common in descriptions ("create") is not made telling by being
+   * in one name. Unset: per field, as MiniSearch.
+   */
+  toolIdf?: boolean;
 }
 
 export interface ExpandOptions {
@@ -38,6 +45,8 @@ interface Postings {
   tfs: number[];
   /** live documents with the term, per field */
   df: number[];
+  /** live documents with the term in one of the first `toolFields` fields */
+  toolDf: number;
 }
 
 /** Is b within one insertion, deletion or substitution (or, if `transpose`, swap of adjacent letters) of a? */
@@ -81,7 +90,14 @@ export class Bm25Index {
   /** postings of terms new since the last trim() */
   private readonly fresh: Postings[] = [];
 
-  constructor(fieldCount: number) {
+  /**
+   * `toolFields`: how many leading fields are the tool's own text, for `toolIdf` (the rest, e.g. the
+   * server's name and description, are shared by a server's tools and would make every word common).
+   */
+  constructor(
+    fieldCount: number,
+    private readonly toolFields = fieldCount,
+  ) {
     if (fieldCount > FIELD_SLOTS) throw new Error(`Bm25Index: at most ${FIELD_SLOTS} fields`);
     this.fieldCount = fieldCount;
     this.totalLength = new Float64Array(fieldCount);
@@ -121,7 +137,7 @@ export class Bm25Index {
       for (const term of field.terms) {
         let p = this.postings.get(term);
         if (!p) {
-          p = { term, keys: [], tfs: [], df: new Array<number>(this.fieldCount).fill(0) };
+          p = { term, keys: [], tfs: [], df: new Array<number>(this.fieldCount).fill(0), toolDf: 0 };
           this.postings.set(term, p);
           this.fresh.push(p);
           this.sortedTerms = undefined;
@@ -133,6 +149,8 @@ export class Bm25Index {
           p.tfs[last] = p.tfs[last]! + 1;
           continue;
         }
+        // Fields come in order, so the document is new for toolDf unless the last entry is its own.
+        if (f < this.toolFields && (last < 0 || Math.floor(p.keys[last]! / FIELD_SLOTS) !== doc)) p.toolDf++;
         p.keys.push(key);
         p.tfs.push(1);
         p.df[f] = p.df[f]! + 1;
@@ -161,6 +179,7 @@ export class Bm25Index {
   remove(doc: number, fields: readonly { terms: readonly string[]; length: number }[]): void {
     if (doc >= this.alive.length || !this.alive[doc]) return;
     const base = doc * this.fieldCount;
+    const own = new Set<Postings>();
     for (let f = 0; f < this.fieldCount; f++) {
       this.totalLength[f] = this.totalLength[f]! - this.lengths[base + f]!;
       this.lengths[base + f] = 0;
@@ -168,9 +187,12 @@ export class Bm25Index {
       if (!field) continue;
       for (const term of new Set(field.terms)) {
         const p = this.postings.get(term);
-        if (p) p.df[f] = p.df[f]! - 1;
+        if (!p) continue;
+        p.df[f] = p.df[f]! - 1;
+        if (f < this.toolFields) own.add(p);
       }
     }
+    for (const p of own) p.toolDf--;
     this.alive[doc] = 0;
     this.live--;
     this.dead++;
@@ -274,9 +296,12 @@ export class Bm25Index {
     const n = this.live;
     const idf = new Float64Array(this.fieldCount);
     const avg = new Float64Array(this.fieldCount);
+    const toolDf = Math.max(p.toolDf, 1);
     for (let f = 0; f < this.fieldCount; f++) {
       const df = p.df[f]!;
-      idf[f] = df > 0 ? Math.log(1 + (n - df + 0.5) / (df + 0.5)) * boosts[f]! * weight : 0;
+      // A term only in the shared fields (toolDf 0) keeps those fields' own IDF.
+      const idfDf = params.toolIdf && p.toolDf > 0 ? toolDf : df;
+      idf[f] = df > 0 ? Math.log(1 + (n - idfDf + 0.5) / (idfDf + 0.5)) * boosts[f]! * weight : 0;
       avg[f] = this.totalLength[f]! / n || 1;
     }
     const { keys, tfs } = p;

@@ -2,8 +2,8 @@
  * The lexical scorer: BM25+ over a tool's fields, word by word (each step measured, see README "Search").
  *
  *  1. Fields and queries are analyzed alike (analyze.ts: tokenize, stopwords, Porter2).
- *  2. Each query word is scored on its own with BM25+ (bm25.ts, scored as MiniSearch scores), with
- *     field boosts, prefix matching for words of 4+ letters, and one-typo tolerance for words of 6+
+ *  2. Each query word is scored on its own with BM25+ (bm25.ts, scored as MiniSearch scores, but with
+ *     one IDF per word over the tools' own text rather than one per field), with field boosts, prefix matching for words of 4+ letters, and one-typo tolerance for words of 6+
  *     letters that no tool contains. A word that (almost) no tool contains is also tried through its
  *     general English synonyms (the `synonyms` package), at lower weight.
  *  3. A tool's score is the sum over query words × the square root of the share of the query's
@@ -14,7 +14,7 @@
  *     about 0.15 a weak partial one.
  */
 import { Analyzer, EMPTY_FIELD, type Field } from './analyze.js';
-import { Bm25Index } from './bm25.js';
+import { Bm25Index, type Bm25Params } from './bm25.js';
 import type { Scorer, Scores } from './scorer.js';
 import { stem } from './stem.js';
 import { synonymsOf } from './synonyms.js';
@@ -27,7 +27,7 @@ type FieldName = (typeof FIELDS)[number];
 /** Tuning knobs. Exported for the evaluation harness's ablations; the gateway uses DEFAULT_CONFIG. */
 export interface RankConfig {
   boost: Record<FieldName, number>;
-  bm25: { k: number; b: number; d: number };
+  bm25: Bm25Params;
   /** query words at least this long also match as prefixes */
   prefixMin: number;
   prefixWeight: number;
@@ -61,7 +61,7 @@ export interface RankConfig {
 
 export const DEFAULT_CONFIG: RankConfig = {
   boost: { name: 3, title: 2, description: 1.5, params: 0.8, paramDescriptions: 0.4, server: 1, serverDescription: 0.3 },
-  bm25: { k: 1.2, b: 0.7, d: 0.5 },
+  bm25: { k: 1.2, b: 0.7, d: 0.5, toolIdf: true },
   prefixMin: 4,
   prefixWeight: 0.5,
   fuzzyMin: 6,
@@ -86,7 +86,8 @@ export class LexicalScorer implements Scorer {
   private readonly analyzer: Analyzer;
   /** expansion options for a known word: prefixes, no typos */
   private readonly noTypos: RankConfig;
-  private readonly index = new Bm25Index(FIELDS.length);
+  /** name, title, description and parameter names are the tool's own text (for the tool-level IDF) */
+  private readonly index = new Bm25Index(FIELDS.length, 4);
   /** the server and server-description fields of the current batch, analyzed once per distinct text */
   private readonly batchFields = new Map<string, Field>();
   // Score buffers, indexed by document number, reused across searches. term0/term1 are zero between
