@@ -1,7 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { type Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
+import {
+  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
+  isJSONRPCErrorResponse,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  type RequestId,
+  type Server,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server';
 import type { Principal } from '../access/principal.js';
 import { cancelOnDisconnect } from './disconnect.js';
+import { BoundedEventStore } from './event-store.js';
+import { primingEventId, ResumeGrace } from './resume.js';
+
+/** Per session: the newest 128 events within 128 KiB of JSON (a resume from before them is refused). */
+const EVENT_LIMITS = { maxEvents: 128, maxBytes: 128 * 1024 };
+/** The `retry` a resumable stream tells clients to wait before reconnecting. */
+export const RETRY_MS = 1000;
+/** How long a dropped resumable stream's requests keep running while their client may reconnect. */
+export const RESUME_GRACE_MS = 5000;
 
 export interface SessionLimits {
   /** Live sessions; opening one more closes the least recently used. */
@@ -13,6 +30,8 @@ export interface SessionLimits {
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
+  events: BoundedEventStore;
+  grace: ResumeGrace;
   /** The principal that opened the session: only it may use the session. */
   owner: string;
   /** The front it was opened on (/mcp, /mcp/{backend}, /mcp/v/{name}): only that path may use it. */
@@ -24,7 +43,11 @@ interface Session {
 
 /**
  * The sessionful lane for 2025-era clients: one SDK transport and server per `Mcp-Session-Id`, so these
- * clients get server notifications and their cancellations reach the right request. Bounded: at most
+ * clients get server notifications and their cancellations reach the right request. Each session keeps its
+ * recent stream events (bounded), so a 2025-11-25 client whose stream drops can resume it with
+ * `Last-Event-ID`; its dropped calls are cancelled only if it does not come back within
+ * `RESUME_GRACE_MS`. Older clients get no priming event id, and their calls are cancelled as soon as
+ * the connection drops. Bounded: at most
  * `maxSessions` live (least recently used closed first) and none idle past `idleMs`. A closed session's
  * id is unknown from then on, so its client gets 404 and, as the spec asks, initializes again.
  */
@@ -57,21 +80,55 @@ export class SessionStore {
     session.lastSeen = Date.now();
     this.sessions.delete(sessionId);
     this.sessions.set(sessionId, session);
-    if (request.method === 'POST') cancelOnDisconnect(request, parsedBody, session.transport);
-    return session.transport.handleRequest(request, { parsedBody });
+    if (request.method === 'POST') return this.post(session, request, parsedBody);
+    const lastEventId = request.method === 'GET' ? request.headers.get('last-event-id') : null;
+    const resumes = lastEventId ? session.events.streamOf(lastEventId) : undefined;
+    const response = await session.transport.handleRequest(request, { parsedBody });
+    if (resumes && response.ok) session.grace.resumed(request.signal, resumes);
+    return response;
+  }
+
+  /**
+   * A POST with requests on a resumable stream (the transport primes it with an event id for
+   * 2025-11-25 and later): a dropped connection holds back their cancellation for the grace time.
+   */
+  private async post(session: Session, request: Request, parsedBody: unknown): Promise<Response> {
+    const ids = requestIds(parsedBody);
+    const version = request.headers.get('mcp-protocol-version') ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+    if (ids.length === 0 || version < '2025-11-25') {
+      cancelOnDisconnect(request, parsedBody, session.transport);
+      return session.transport.handleRequest(request, { parsedBody });
+    }
+    const primed = await primingEventId(await session.transport.handleRequest(request, { parsedBody }));
+    const streamId = primed.eventId === undefined ? undefined : session.events.streamOf(primed.eventId);
+    if (streamId) session.grace.watch(request.signal, streamId, ids);
+    // Not resumable after all: cancel as soon as it drops (for a refusal nothing ran, and this is a no-op).
+    else if (request.signal.aborted) cancelRequests(session, ids);
+    else request.signal.addEventListener('abort', () => cancelRequests(session, ids), { once: true });
+    return primed.response;
   }
 
   /** An initialize request: open a session; the transport issues the id in its response. */
   async open(principal: Principal, request: Request, parsedBody: unknown, route = ''): Promise<Response> {
     const session = { owner: principal.name, principal, route, lastSeen: Date.now() } as Session;
     session.server = this.newServer(route, () => session.principal);
+    session.grace = new ResumeGrace((ids) => cancelRequests(session, ids), RESUME_GRACE_MS);
+    session.events = new BoundedEventStore(EVENT_LIMITS, (streamId, message) => {
+      const answer = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+      if (answer && message.id !== undefined) session.grace.answered(streamId, message.id);
+    });
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: session.events,
+      retryInterval: RETRY_MS,
       onsessioninitialized: (id) => {
         this.makeRoom();
         this.sessions.set(id, session);
       },
-      onsessionclosed: (id) => void this.sessions.delete(id),
+      onsessionclosed: (id) => {
+        this.sessions.delete(id);
+        session.grace.dispose();
+      },
     });
     await session.server.connect(session.transport);
     return session.transport.handleRequest(request, { parsedBody });
@@ -92,6 +149,7 @@ export class SessionStore {
     clearTimeout(this.reaper);
     const all = [...this.sessions.values()];
     this.sessions.clear();
+    for (const s of all) s.grace.dispose();
     await Promise.allSettled(all.map((s) => s.server.close()));
   }
 
@@ -107,6 +165,7 @@ export class SessionStore {
 
   private drop(id: string, session: Session): void {
     this.sessions.delete(id);
+    session.grace.dispose();
     // Closing the server closes its transport: open streams end and in-flight handlers are aborted.
     void session.server.close().catch(() => {});
   }
@@ -129,5 +188,21 @@ export class SessionStore {
       this.drop(id, session);
       this.onEvicted({ owner: session.owner, why: 'idle' });
     }
+  }
+}
+
+function requestIds(body: unknown): RequestId[] {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.filter((m) => isJSONRPCRequest(m)).map((m) => m.id);
+}
+
+/** What the client would have sent had it cancelled: the SDK aborts the handlers, `invoke` cancels the backend call. */
+function cancelRequests(session: Session, ids: RequestId[]): void {
+  for (const requestId of ids) {
+    session.transport.onmessage?.({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId, reason: 'the client disconnected and did not resume' },
+    });
   }
 }
