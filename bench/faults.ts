@@ -26,6 +26,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { fixturePath, percentile, repoRoot, round, sleep, tsxLoader } from './util.js';
+import { RESUME_GRACE_MS } from '../src/http/sessions.js';
 
 const { values } = parseArgs({
   options: {
@@ -300,7 +301,8 @@ async function abandon(url: string): Promise<Report> {
         await client.close().catch(() => {});
       }),
     );
-    await sleep(1500);
+    // A resumable (2025-11-25) stream's call is cancelled only after the resume grace: wait past it.
+    await sleep(RESUME_GRACE_MS + 1500);
     const reached = lines('abandon.calls') - before.reached;
     const cancelled = lines('abandon.cancels') - before.cancelled;
     report[`${era}: reached the backend`] = reached;

@@ -36,7 +36,7 @@ async function rpcBody(response: Response): Promise<RpcResponse> {
   if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
     const messages = text
       .split('\n')
-      .filter((line) => line.startsWith('data:'))
+      .filter((line) => line.startsWith('data:') && line.slice(5).trim() !== '')
       .map((line) => JSON.parse(line.slice('data:'.length)) as RpcResponse)
       .filter((m) => 'result' in m || 'error' in m);
     expect(messages, `one JSON-RPC response in the SSE stream: ${text}`).toHaveLength(1);

@@ -2,8 +2,9 @@ import { isJSONRPCRequest, type Transport } from '@modelcontextprotocol/server';
 
 /**
  * A 2025 session outlives any one HTTP request, so when the connection carrying a POST drops, the SDK
- * keeps running that POST's requests: their answers have nowhere to go (this gateway keeps no event
- * store for resumption), yet each would hold a backend slot until its timeout. When the request's
+ * keeps running that POST's requests: their answers have nowhere to go (streams of clients before
+ * 2025-11-25 carry no event ids and cannot be resumed; resumable streams go through ResumeGrace in
+ * sessions.ts), yet each would hold a backend slot until its timeout. When the request's
  * signal aborts (@hono/node-server aborts it when the connection closes before the response is
  * finished), deliver to the session what the client would have sent: `notifications/cancelled` for
  * each request of that POST. The SDK aborts those handlers, and `invoke` cancels the backend call. A
