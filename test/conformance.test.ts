@@ -11,9 +11,15 @@ import { locateSuite } from '../bench/conformance-suite.js';
  * are reported (to be removed from the file), not failed. Needs the suite and a Node 22 installed by
  * `npm ci --prefix conformance` (see bench/conformance-suite.ts).
  */
-describe('conformance suite, direct and through /mcp/{backend}', () => {
+// The suite is a separate install (`npm ci --prefix conformance`, which .ci/run does). Without it, a plain
+// `npm install && npm test` skips this comparison with the reason; in CI (CI set) a missing suite fails.
+const located = locateSuite();
+const missing = 'problem' in located && !process.env.CI;
+if (missing) console.warn(`conformance comparison skipped: ${(located as { problem: string }).problem}`);
+
+describe.skipIf(missing)('conformance suite, direct and through /mcp/{backend}', () => {
   it('the passthrough scores what the fixture scores on its own, for 2025-11-25 and 2026-07-28', { timeout: 240_000 }, async () => {
-    const suite = locateSuite();
+    const suite = located;
     if ('problem' in suite) expect.fail(suite.problem);
     const baseline = loadBaseline();
     const report = await runConformance(suite);
