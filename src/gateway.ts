@@ -67,11 +67,14 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
   // search.semantic: tool vectors are embedded in the background; applies at start (a reload warns).
   const semantic = createSemanticTier(config.search, logger);
   index.setSemantic(semantic, SEMANTIC_FUSION);
-  const reindex = (source: ToolSource) =>
+  // Only the source the pool holds under that name may write the index: a retired one finishing its calls must not.
+  const reindex = (source: ToolSource) => {
+    if (pool.get(source.name) !== source) return;
     index.replaceServer(
       source.name,
       (source.cachedTools ?? []).map((tool) => toolDoc(source, tool)),
     );
+  };
   const listListeners: Array<(kind: ListKind) => Promise<void>> = [];
   const updateListeners: Array<(uri: string) => void> = [];
   const subscriptions = new SubscriptionHub();
@@ -109,11 +112,18 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
   });
   const newMetaServer = (principal: () => Principal) => newFront({ kind: 'meta' }, principal);
 
+  // Reloads run one at a time, in the order asked: one that read an older file never applies last.
+  let reloading: Promise<unknown> = Promise.resolve();
+
   /** Validate everything first; then swap atomically. An invalid edit changes nothing. */
-  async function reload(): Promise<ReloadResult> {
-    const result = await applyReload();
-    events.emit('reload', { ok: result.ok });
-    return result;
+  function reload(): Promise<ReloadResult> {
+    const run = reloading.then(async () => {
+      const result = await applyReload();
+      events.emit('reload', { ok: result.ok });
+      return result;
+    });
+    reloading = run.catch(() => {});
+    return run;
   }
 
   async function applyReload(): Promise<ReloadResult> {
@@ -126,8 +136,12 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
       logger.error({ problems }, 'config reload rejected; the running config is kept');
       return { ok: false, problems };
     }
-    // Bind settings apply on restart, so exposure is judged with the running host.
-    const exposed = checkExposure({ ...next.config, server: { ...next.config.server, host: config.server.host } });
+    // Bind settings apply on restart: the running host and port stay, and exposure is judged with them.
+    if (next.config.server.host !== initial.server.host || next.config.server.port !== initial.server.port) {
+      logger.warn('server.host and server.port take effect on restart');
+    }
+    next.config.server = { ...next.config.server, host: initial.server.host, port: initial.server.port };
+    const exposed = checkExposure(next.config);
     if (exposed) {
       logger.error({ problems: [exposed] }, 'config reload rejected; the running config is kept');
       return { ok: false, problems: [exposed] };
@@ -137,8 +151,13 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
       logger.error({ problems: loaded.problems }, 'capability reload rejected; the running config is kept');
       return { ok: false, problems: loaded.problems };
     }
-    if (next.config.server.host !== config.server.host || next.config.server.port !== config.server.port) {
-      logger.warn('server.host and server.port take effect on restart');
+    if (
+      next.config.server.watch !== config.server.watch ||
+      JSON.stringify(next.config.capability_dirs) !== JSON.stringify(config.capability_dirs)
+    ) {
+      logger.warn(
+        'server.watch and the watched capability_dirs take effect on restart (new folders are loaded now, watched after a restart)',
+      );
     }
     if (JSON.stringify(next.config.search) !== JSON.stringify(config.search)) logger.warn('search takes effect on restart');
     registerConfigSecrets(next.secrets);

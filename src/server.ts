@@ -62,13 +62,19 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
       spec.kind === 'meta' ||
       (spec.kind === 'passthrough'
         ? pool.get(spec.server) !== undefined && principal.allows(spec.server)
-        : spec.name in config().endpoints),
-    health: () => ({
-      status: pool.degraded() ? 'degraded' : 'ok',
-      backends: Object.fromEntries(pool.all().map((b) => [b.name, b.status().state])),
-      circuits: Object.fromEntries(pool.all().map((b) => [b.name, b.status().circuit])),
-      sessions: http.sessionCount(),
-    }),
+        : Object.hasOwn(config().endpoints, spec.name)),
+    // /health needs no token, so with `auth` it names no backend (a key may not be allowed to know one
+    // exists); the details are on /admin/servers and /metrics behind the admin check.
+    health: () => {
+      const status = pool.degraded() ? 'degraded' : 'ok';
+      if (config().auth) return { status };
+      return {
+        status,
+        backends: Object.fromEntries(pool.all().map((b) => [b.name, b.status().state])),
+        circuits: Object.fromEntries(pool.all().map((b) => [b.name, b.status().circuit])),
+        sessions: http.sessionCount(),
+      };
+    },
     reload: options.configFile ? () => gateway.reload() : undefined,
     logger,
   });

@@ -62,7 +62,8 @@ describe('a backend that cannot start', () => {
     const result = await client.call('search_tools', { query: 'echo the arguments' });
     const unavailable = result.structuredContent?.unavailable as Array<{ server: string; state: string }>;
     expect(unavailable.map((u) => u.server)).toEqual(expect.arrayContaining(['broken', 'slowlist', 'flaky']));
-    expect(unavailable.find((u) => u.server === 'broken')).toMatchObject({ state: 'error' });
+    // Its first restart is immediate, so a search may find it restarting: `error` or `starting`, never listed as ready.
+    expect(['error', 'starting']).toContain(unavailable.find((u) => u.server === 'broken')?.state);
     expect(
       (result.structuredContent?.results as Array<{ server: string; tool: string }>).some((r) => r.server === 'good' && r.tool === 'echo'),
     ).toBe(true);

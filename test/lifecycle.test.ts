@@ -507,7 +507,11 @@ describe('circuit breaker', () => {
 
     expect(await statusOf(client, 'cb')).toMatchObject({ circuit: 'open' });
     expect(await statusOf(client, 'other')).toMatchObject({ circuit: 'closed' });
-    expect(await health(gateway)).toMatchObject({ status: 'degraded', circuits: { cb: 'open', other: 'closed' } });
+    // On a busy machine the reset time may already have passed here: open or half-open, /health says degraded.
+    const degraded = (await health(gateway)) as { status: string; circuits: Record<string, string> };
+    expect(degraded.status).toBe('degraded');
+    expect(['open', 'half-open']).toContain(degraded.circuits.cb);
+    expect(degraded.circuits.other).toBe('closed');
 
     await sleep(retryAfter + 150);
     // Three calls at once after the reset time: one probe is admitted, the others are refused at once.

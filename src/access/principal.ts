@@ -33,9 +33,19 @@ export function allowMatcher(patterns: readonly string[]): (server: string, tool
     const slash = pattern.indexOf('/');
     const serverPart = slash === -1 ? pattern : pattern.slice(0, slash);
     const toolPart = slash === -1 ? '*' : pattern.slice(slash + 1);
-    return { server: globToRegExp(serverPart), tool: globToRegExp(toolPart) };
+    return { server: globToRegExp(serverPart), tool: globToRegExp(toolPart), toolPart, wholeServer: toolPart === '*' };
   });
-  return (server, tool) => rules.some((rule) => rule.server.test(server) && (tool === undefined || rule.tool.test(tool)));
+  // Resources and prompts are checked as `resource:URI` and `prompt:NAME`: only a pattern that names that
+  // kind (`server/prompt:*`), or a whole server (`server`, `server/*`), reaches them, not a tool glob like `*_issue`.
+  const kindOf = (name: string) => (name.startsWith('resource:') ? 'resource:' : name.startsWith('prompt:') ? 'prompt:' : undefined);
+  return (server, tool) =>
+    rules.some((rule) => {
+      if (!rule.server.test(server)) return false;
+      if (tool === undefined) return true;
+      const kind = kindOf(tool);
+      if (kind && !rule.wholeServer && !rule.toolPart.startsWith(kind)) return false;
+      return rule.tool.test(tool);
+    });
 }
 
 /** The caller when no `auth` is configured (a loopback bind, single user): sees and may do everything. */

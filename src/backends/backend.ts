@@ -79,6 +79,10 @@ export class Backend implements ToolSource {
   /** What the last failure came from (a dead connection, a failed start): later refusals share it. */
   private lastIncident?: object;
   private restartTimer?: NodeJS.Timeout;
+  /** Bumped by stop(): a background restart armed before a stop does not outlive it. */
+  private generation = 0;
+  /** Removed or replaced by a reload: calls already admitted may finish on the live connection, nothing starts it again. */
+  private retired = false;
   private inFlight = 0;
   /** When the current connection became ready, and how many times one did. */
   private startedAt?: number;
@@ -338,13 +342,16 @@ export class Backend implements ToolSource {
    */
   private restartWhileOpen(): void {
     clearTimeout(this.restartTimer);
-    if (this.connection) return; // alive but failing (timeouts): only the probe can tell
+    if (this.connection || this.retired) return; // alive but failing (timeouts): only the probe can tell
+    const generation = this.generation;
     this.restartTimer = setTimeout(
       () => {
-        if (this.guard.circuit !== 'open' || this.connection) return;
+        if (generation !== this.generation || this.guard.circuit !== 'open' || this.connection) return;
         this.ensureStarted().then(
           () => this.scheduleIdleStop(),
-          () => this.restartWhileOpen(),
+          () => {
+            if (generation === this.generation) this.restartWhileOpen();
+          },
         );
       },
       Math.max(0, this.nextStartAt - Date.now()),
@@ -390,13 +397,20 @@ export class Backend implements ToolSource {
     };
   }
 
+  /** Taken out of the pool by a reload: it will only be stopped, never started again. */
+  retire(): void {
+    this.retired = true;
+  }
+
   async stop(): Promise<void> {
+    this.generation++;
     clearTimeout(this.idleTimer);
     clearTimeout(this.restartTimer);
     if (this.starting) {
       this.startAbort?.abort(new StoppedWhileStarting());
       await this.starting.catch(() => {});
     }
+    clearTimeout(this.restartTimer);
     const connection = this.connection;
     this.connection = undefined;
     if (this.state !== 'error') this.state = 'idle';
@@ -405,6 +419,7 @@ export class Backend implements ToolSource {
 
   ensureStarted(): Promise<Connection> {
     if (this.connection) return Promise.resolve(this.connection);
+    if (this.retired) return Promise.reject(new BackendUnavailableError(this.name, 'removed from the configuration'));
     if (Date.now() < this.nextStartAt) {
       const wait = Math.ceil((this.nextStartAt - Date.now()) / 1000);
       return Promise.reject(
@@ -468,13 +483,14 @@ export class Backend implements ToolSource {
       this.tails.set(connection, tail);
       try {
         const { tools } = await connection.client.listTools(undefined, { signal: timer.signal, timeout: timeoutMs, cacheMode: 'bypass' });
+        await this.fetchOtherLists(connection, timer.signal, timeoutMs);
+        // The lists first, then the connection: a caller that finds the connection also finds its tools.
+        this.setTools(tools);
         this.connection = connection;
         this.state = 'ready';
         this.lastError = undefined;
         this.startedAt = Date.now();
         this.starts++;
-        await this.fetchOtherLists(connection, timer.signal, timeoutMs);
-        this.setTools(tools);
         this.guard.recovered();
         this.deps.logger.info(
           { backend: this.name, tools: tools.length, pid: connection.pid, transport: connection.transport },

@@ -122,6 +122,8 @@ export class BackendPool {
   }
 
   private async retire(source: ToolSource): Promise<void> {
+    // Calls already admitted may finish on the live connection; nothing starts a retired source again.
+    (source as { retire?: () => void }).retire?.();
     await this.drain(RETIRE_GRACE_MS, [source]);
     await source.stop();
   }

@@ -64,7 +64,9 @@ function exchange(url: URL, method: string, headers: Headers, body: string | und
       method,
       headers: Object.fromEntries(outgoing),
       signal: options.signal,
-      ...(options.allowPrivateNetwork ? {} : { lookup: guardedLookup }),
+      // A guarded request gets its own socket (agent: false): a kept-alive socket from the shared pool was
+      // connected without this check, possibly to a private address an opted-in capability called.
+      ...(options.allowPrivateNetwork ? {} : { lookup: guardedLookup, agent: false }),
     });
     req.once('response', resolve);
     req.once('error', reject);

@@ -113,6 +113,11 @@ class Conversation {
     this.outstanding.clear();
   }
 
+  /** True while a front request is being served for this call (a second retry of one requestState is refused). */
+  get serving(): boolean {
+    return this.round !== undefined;
+  }
+
   /** Serve one front request: until the call ends (its result) or the backend asks something (input_required). */
   async serve(ctx: ServerContext, capabilities: ClientCapabilities | undefined): Promise<unknown> {
     const round: Round = { ctx, capabilities, sent: [] };
@@ -196,6 +201,9 @@ export class Conversations {
           ProtocolErrorCode.InvalidParams,
           'Unknown or expired requestState: the call it continues has ended, or ran on another gateway replica.',
         );
+      // One request at a time continues a call: a concurrent retry with the same state would wait forever.
+      if (conversation.serving)
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'This requestState is already being continued by another request.');
       conversation.answer(ctx.mcpReq.inputResponses ?? {});
     } else {
       const created = new Conversation(owner, () => this.open.delete(created.id), verbatim ? roundTrip(ctx) : undefined);

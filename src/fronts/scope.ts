@@ -44,7 +44,8 @@ export function resolveScope(spec: FrontSpec, config: GatewayConfig): FrontScope
   if (spec.kind === 'passthrough')
     return { aggregate: false, allow: (server) => server === spec.server, surface: NOTHING, surfaced: false, metaTools: false };
   if (spec.kind === 'meta') return aggregateScope(() => true, config.surface, true);
-  const endpoint = config.endpoints[spec.name];
+  // Own keys only: a name like "constructor" must not find Object.prototype's.
+  const endpoint = Object.hasOwn(config.endpoints, spec.name) ? config.endpoints[spec.name] : undefined;
   // An endpoint removed by a reload serves nothing from then on.
   if (!endpoint) return { aggregate: true, allow: NOTHING, surface: NOTHING, surfaced: false, metaTools: false };
   return aggregateScope(allowMatcher(endpoint.allow), endpoint.surface, endpoint.meta_tools);

@@ -128,7 +128,14 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     requireAuth(authenticator, logger, (status) => rpcError(-32001, status === 401 ? 'Unauthorized' : 'Forbidden')),
   );
   app.use('/mcp/*', async (c, next) => {
-    if (c.req.method !== 'POST' || !isJsonContentType(c.req.header('content-type'))) return next();
+    if (c.req.method !== 'POST') return next();
+    // Only JSON bodies are read, under the size and time limits; anything else is refused unread.
+    if (!isJsonContentType(c.req.header('content-type'))) {
+      const node = c.env as NodeBindings | undefined;
+      closeAfterResponse(node?.incoming ? node : undefined);
+      c.header('Connection', 'close');
+      return c.json(rpcError(-32000, 'Unsupported Media Type: Content-Type must be application/json'), 415);
+    }
     const node = c.env as NodeBindings | undefined;
     const bindings = node?.incoming ? node : undefined;
     const body = await readBody(c.req.raw, bindings, bodyLimits());
@@ -151,6 +158,12 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       return c.json(rpcError(-32700, 'Parse error: the request body is not valid JSON'), 400);
     }
     return next();
+  });
+
+  // An unexpected fault answers a JSON-RPC error and is logged through the (redacting) logger, never console.error.
+  app.onError((error, c) => {
+    logger.error({ err: error.message, path: c.req.path }, 'request failed');
+    return c.json(rpcError(-32603, 'Internal error'), 500);
   });
 
   const serve = async (c: Context<GatewayEnv>, route: string) => {
