@@ -132,6 +132,41 @@ describe('session cap (least recently used closed first) and idle limit', () => 
   });
 });
 
+describe('the session cap is fair between keys', () => {
+  let h: Harness;
+  const keys = { flood: 'flood-token-0123456789', quiet: 'quiet-token-0123456789' };
+  beforeAll(async () => {
+    h = await startHttp({
+      config: {
+        limits: { max_sessions: 3 },
+        auth: {
+          keys: [
+            { name: 'flood', token: keys.flood },
+            { name: 'quiet', token: keys.quiet },
+          ],
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('a key opening sessions in a loop evicts its own, not another key’s', async () => {
+    const open = async (token: string) => {
+      const client = new ClientV2({ name: 'fair', version: '1' }, { versionNegotiation: { mode: 'legacy' } });
+      await client.connect(new TransportV2(new URL(h.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      return client;
+    };
+    const quiet = await open(keys.quiet); // the least recently used session of all
+    const flood = [];
+    for (let i = 0; i < 5; i++) flood.push(await open(keys.flood));
+    expect(h.http.sessionCount()).toBe(3);
+    expect((await quiet.listTools()).tools.map((t) => t.name)).toEqual(['whoami']);
+    await Promise.all([quiet, ...flood].map((c) => c.close()));
+  });
+});
+
 describe('idle sessions are closed', () => {
   let h: Harness;
   beforeAll(async () => {

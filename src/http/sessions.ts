@@ -154,12 +154,22 @@ export class SessionStore {
   }
 
   /** Before a new session is stored: close the least recently used ones until it fits under the cap. */
+  /**
+   * At the cap, the least recently used session of the key that holds the most sessions is closed, so one
+   * key opening sessions in a loop evicts its own, not other keys' (with one key, this is plain LRU).
+   */
   private makeRoom(): void {
     const max = this.limits().maxSessions;
-    for (const [id, session] of this.sessions) {
-      if (this.sessions.size < max) break;
-      this.drop(id, session);
-      this.onEvicted({ owner: session.owner, why: 'cap' });
+    while (this.sessions.size >= max && this.sessions.size > 0) {
+      const counts = new Map<string, number>();
+      for (const session of this.sessions.values()) counts.set(session.owner, (counts.get(session.owner) ?? 0) + 1);
+      const heaviest = [...counts].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+      for (const [id, session] of this.sessions) {
+        if (session.owner !== heaviest) continue;
+        this.drop(id, session);
+        this.onEvicted({ owner: session.owner, why: 'cap' });
+        break;
+      }
     }
   }
 
