@@ -165,6 +165,7 @@ describe('a backend that never answers initialize', () => {
         const found = await client.call('search_tools', { query: 'echo' });
         expect((found.structuredContent?.results as Array<{ server: string }>).map((r) => r.server)).toContain('good');
         expect(found.structuredContent?.unavailable).toEqual([expect.objectContaining({ server: 'hung', state: 'starting' })]);
+        expect(found.structuredContent?.hint).toContain('still starting');
         const listed = await client.call('list_servers');
         const hung = (listed.structuredContent?.servers as Array<{ name: string; state: string }>).find((s) => s.name === 'hung');
         expect(hung?.state).toBe('starting');

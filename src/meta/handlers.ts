@@ -124,6 +124,12 @@ async function search({ view, limits }: MetaCall, args: z.infer<typeof SearchToo
       data.servers = servers.map((s) => ({ name: s.name, ...(s.description ? { description: s.description } : {}) }));
     }
   }
+  // Right after the gateway starts, every backend may still be starting: say so, or the model concludes no tool exists.
+  const starting = unavailableServers.filter((entry) => entry.state === 'starting').length;
+  if (starting > 0) {
+    const note = `${starting} server(s) still starting were not searched yet; search again in a moment.`;
+    data.hint = data.hint ? `${note} ${data.hint}` : note;
+  }
   return structured(data);
 }
 
