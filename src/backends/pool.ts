@@ -123,7 +123,7 @@ export class BackendPool {
 
   private async retire(source: ToolSource): Promise<void> {
     // Calls already admitted may finish on the live connection; nothing starts a retired source again.
-    (source as { retire?: () => void }).retire?.();
+    source.retire?.();
     await this.drain(RETIRE_GRACE_MS, [source]);
     await source.stop();
   }

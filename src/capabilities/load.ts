@@ -17,6 +17,7 @@ import {
   propertiesOf,
 } from './schema.js';
 import { argumentsIn, parseTemplate, stringsIn } from './template.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../config/schema.js';
 
 /** One tool, normalized: file-level values merged in, defaults applied. */
 export interface CapabilityDefinition {
@@ -71,7 +72,7 @@ export interface CapabilityLoadOptions {
   maxFileBytes?: number;
 }
 
-export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_FILE_BYTES };
 
 export interface CapabilityLoad {
   groups: CapabilityGroup[];

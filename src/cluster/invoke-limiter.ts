@@ -22,9 +22,13 @@ export function createInvokeLimiter(settings: () => SharedRateLimitsConfig | und
   return {
     check(principal) {
       const wanted = settings();
-      if (shared && shared.settings !== wanted && JSON.stringify(shared.settings) !== JSON.stringify(wanted)) {
-        shared.limiter.close();
-        shared = undefined;
+      // A reload brings a new settings object: compared by value once, then adopted, so later checks are `===`.
+      if (shared && shared.settings !== wanted) {
+        if (wanted && JSON.stringify(shared.settings) === JSON.stringify(wanted)) shared.settings = wanted;
+        else {
+          shared.limiter.close();
+          shared = undefined;
+        }
       }
       if (!wanted) return local.check(principal);
       shared ??= { settings: wanted, limiter: new SharedRateLimiter(wanted, logger, local) };

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { suggest } from '../search/suggest.js';
 import { type EnvSecret, expandEnv } from './env.js';
 import { resolveStdioPaths } from './paths.js';
-import { ConfigSchema, type GatewayConfig, KNOWN_KEYS } from './schema.js';
+import { ConfigSchema, type GatewayConfig, KNOWN_KEYS, DEFAULT_MAX_FILE_BYTES } from './schema.js';
 import { misplacedHint, vocabularyHint, whereIs } from './vocabulary.js';
 import { getAt, type Locate, lazyLocator, parseLocated, readMappingQuickly } from './yaml-text.js';
 
@@ -47,7 +47,7 @@ export interface LoadedConfig {
 }
 
 /** The default `limits.max_file_bytes`: the bound on gateway.yaml before its own limits are known. */
-export const DEFAULT_MAX_FILE_BYTES: number = ConfigSchema.parse({}).limits.max_file_bytes;
+export { DEFAULT_MAX_FILE_BYTES };
 
 /**
  * Parse and validate config text; no process-wide effects. Throws ConfigError listing every problem.

@@ -144,6 +144,9 @@ const ServerSection = z.strictObject({
   allow_unauthenticated_network: z.boolean().default(false),
 });
 
+/** The default `limits.max_file_bytes`: also the bound gateway.yaml is read under before its own limit is known. */
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+
 /** Bounds on what one client can make the gateway spend. Each has a default; each answers a clear error when hit. */
 const LimitsSection = z.strictObject({
   /** search_tools `query` length, in characters. */
@@ -157,7 +160,7 @@ const LimitsSection = z.strictObject({
   /** Largest request body, in bytes (413 beyond). */
   max_body_bytes: int(1_024).default(4 * 1024 * 1024),
   /** Largest gateway.yaml or capability file, in bytes. */
-  max_file_bytes: int(1_024).default(1024 * 1024),
+  max_file_bytes: int(1_024).default(DEFAULT_MAX_FILE_BYTES),
 });
 
 /** `server/tool` glob patterns: `*` matches any run of characters; `"*"` alone allows everything. */

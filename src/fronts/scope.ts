@@ -40,7 +40,19 @@ export interface FrontScope {
 
 const NOTHING = () => false;
 
+/** Scopes compiled once per config object (a reload brings a new one), not per request: globs become regexes. */
+const compiled = new WeakMap<GatewayConfig, Map<string, FrontScope>>();
+
 export function resolveScope(spec: FrontSpec, config: GatewayConfig): FrontScope {
+  const scopes = compiled.get(config) ?? new Map<string, FrontScope>();
+  compiled.set(config, scopes);
+  const key = spec.kind === 'passthrough' ? `p:${spec.server}` : spec.kind === 'endpoint' ? `e:${spec.name}` : 'm';
+  const scope = scopes.get(key) ?? compileScope(spec, config);
+  scopes.set(key, scope);
+  return scope;
+}
+
+function compileScope(spec: FrontSpec, config: GatewayConfig): FrontScope {
   if (spec.kind === 'passthrough')
     return { aggregate: false, allow: (server) => server === spec.server, surface: NOTHING, surfaced: false, metaTools: false };
   if (spec.kind === 'meta') return aggregateScope(() => true, config.surface, true);

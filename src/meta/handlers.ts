@@ -21,7 +21,7 @@ import {
   type ToolSource,
 } from '../sources/source.js';
 import type { InvokeInput, ListToolsInput, SearchToolsInput } from './definitions.js';
-import { failure, structured } from './results.js';
+import { failure, failureCode, structured } from './results.js';
 
 /** What one meta-tool call works with: the caller's view of the catalog and the gateway's bounds. */
 export interface MetaCall {
@@ -139,7 +139,7 @@ export async function invoke(call: MetaCall, args: z.infer<typeof InvokeInput>):
   let resultBytes: number | undefined;
   try {
     const result = await forward(call, args);
-    outcome = result.isError ? (errorCode(result) ?? 'tool_error') : 'ok';
+    outcome = result.isError ? (failureCode(result) ?? 'tool_error') : 'ok';
     resultBytes = Buffer.byteLength(JSON.stringify(result));
     return result;
   } catch (error) {
@@ -216,16 +216,6 @@ function presentTool(tool: Tool) {
 
 function unavailableEntry(status: SourceStatus, error: string | undefined) {
   return { server: status.name, state: status.state, ...(error ? { error } : {}) };
-}
-
-function errorCode(result: CallToolResult): string | undefined {
-  const first = result.content?.[0];
-  if (first?.type !== 'text' || !first.text.startsWith('{"error":')) return undefined;
-  try {
-    return (JSON.parse(first.text) as { error?: { code?: string } }).error?.code;
-  } catch {
-    return undefined;
-  }
 }
 
 function withoutBackendServerInfo(result: CallToolResult): CallToolResult {

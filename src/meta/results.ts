@@ -33,5 +33,17 @@ export type ErrorCode =
  * and throw -32602 instead of showing the error. They exempt isError results from carrying it.
  */
 export function failure(code: ErrorCode, message: string, details: Record<string, unknown> = {}): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: redact(JSON.stringify({ error: { code, message, ...details } })) }] };
+  const result: CallToolResult = {
+    isError: true,
+    content: [{ type: 'text', text: redact(JSON.stringify({ error: { code, message, ...details } })) }],
+  };
+  codes.set(result, code);
+  return result;
 }
+
+/** The code of a result failure() built (audit outcomes), without parsing its text; undefined for a backend's own isError. */
+export function failureCode(result: CallToolResult): ErrorCode | undefined {
+  return codes.get(result);
+}
+
+const codes = new WeakMap<CallToolResult, ErrorCode>();

@@ -2,7 +2,6 @@ import type { Failsafes } from '../config/schema.js';
 import { FairLimiter, QueueRefusal, type Refusal } from './limiter.js';
 
 /** How long a call may wait for a free slot before it is answered `busy` (when no `max_queue_wait_ms` is set). */
-export const DEFAULT_MAX_QUEUE_WAIT_MS = 10_000;
 
 /** No slot of the backend's concurrency limit came free in time, or too many calls already wait for one. */
 export class BusyError extends Error {
@@ -92,7 +91,7 @@ export class CallGuard {
     this.limiter = new FairLimiter({
       maxConcurrent: settings.maxConcurrent,
       maxQueue: settings.maxQueue,
-      maxWaitMs: (settings as Partial<{ maxQueueWaitMs: number }>).maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
+      maxWaitMs: settings.maxQueueWaitMs,
     });
   }
 

@@ -33,6 +33,8 @@ export interface ToolSource {
   restartDelayMs?(): number;
   /** One tools/call; the result comes back as the source produced it. Throws the errors below. */
   callTool(name: string, args: Record<string, unknown> | undefined, options?: CallOptions): Promise<CallToolResult>;
+  /** Taken out of the pool by a reload: it may finish admitted calls, and is never started again. */
+  retire?(): void;
   stop(): Promise<void>;
 
   // Resources, prompts and completion: optional; a source without them has none (REST capabilities).

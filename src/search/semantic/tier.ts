@@ -103,7 +103,12 @@ export class SemanticTier implements Scorer {
     this.running = true;
     try {
       while (this.queue.size > 0 && !this.closed) {
-        const items = [...this.queue.entries()].slice(0, this.batch);
+        // The first `batch` entries only: copying the whole queue per batch is quadratic at 10k tools.
+        const items = [];
+        for (const entry of this.queue) {
+          if (items.length >= this.batch) break;
+          items.push(entry);
+        }
         const texts = items.map(([, item]) => item.text);
         const vectors = await this.embedder.embed(texts, 'background');
         items.forEach(([id, item], i) => {
