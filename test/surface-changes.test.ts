@@ -3,6 +3,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpTransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SUBSCRIPTIONS_PER_SESSION } from '../src/fronts/subscriptions.js';
 import type { RunningGateway } from '../src/server.js';
 import { connectClient, eventually, fixtureBackend, startTestGateway } from './helpers.js';
 
@@ -75,6 +76,23 @@ describe.each(['v1', 'v2-2025'] as const)('changes reach a %s session', (kind) =
       await client.close();
     }
   });
+});
+
+it('a session holds at most MAX_SUBSCRIPTIONS_PER_SESSION subscriptions, even on a passthrough (any URI)', async () => {
+  const client = new ClientV1({ name: 'subscriber', version: '1' });
+  const transport = new HttpTransportV1(new URL(`${gateway.url}/fixture`));
+  await client.connect(transport);
+  try {
+    for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_SESSION; i++) await client.subscribeResource({ uri: `fixture://many/${i}` });
+    // The same URI again takes no new place; a new one is refused with the reason, and the session goes on.
+    await client.subscribeResource({ uri: 'fixture://many/0' });
+    await expect(client.subscribeResource({ uri: 'fixture://many/overflow' })).rejects.toThrow(/256 resource subscriptions/);
+    await client.unsubscribeResource({ uri: 'fixture://many/0' });
+    await client.subscribeResource({ uri: 'fixture://many/overflow' });
+  } finally {
+    await transport.terminateSession().catch(() => {});
+    await client.close();
+  }
 });
 
 interface SessionClient {

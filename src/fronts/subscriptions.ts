@@ -4,6 +4,13 @@ import type { ToolSource } from '../sources/source.js';
 import type { FrontSubscriptions } from './resources.js';
 
 /**
+ * Resource subscriptions one front server (a session, or stdio) may hold at once. Each is state here and
+ * at the backend; on a passthrough any URI is accepted, so without a bound one client could grow both
+ * without end. Generous for real clients, which subscribe to the few resources they show.
+ */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 256;
+
+/**
  * resources/subscribe across fronts: the backend is subscribed once per URI however many front servers
  * (2025 sessions, stdio) asked, unsubscribed when the last one leaves, and each update goes to the front
  * servers that subscribed, under the URI they used.
@@ -15,8 +22,10 @@ export class SubscriptionHub {
   /** The subscriptions of one front server; all of them end when it closes. */
   forServer(server: Server): FrontSubscriptions {
     const mine = new Map<string, ToolSource>();
+    let closed = false;
     const previous = server.onclose;
     server.onclose = () => {
+      closed = true;
       previous?.();
       for (const [key, source] of mine) void this.leave(server, source, key.slice(source.name.length + 1)).catch(() => {});
     };
@@ -25,14 +34,28 @@ export class SubscriptionHub {
         if (!source.subscribeResource || !source.canSubscribe?.())
           throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Server "${source.name}" does not support resources/subscribe`);
         const key = keyOf(source, uri);
-        let servers = this.subscribers.get(key);
-        if (!servers) {
-          await source.subscribeResource(uri, true);
-          servers = this.subscribers.get(key) ?? new Map();
-          this.subscribers.set(key, servers);
+        const fresh = !mine.has(key);
+        if (fresh && mine.size >= MAX_SUBSCRIPTIONS_PER_SESSION)
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `This session already holds ${MAX_SUBSCRIPTIONS_PER_SESSION} resource subscriptions (the limit); unsubscribe from one first`,
+          );
+        // Counted before the backend answers, so concurrent requests cannot pass the limit together.
+        if (fresh) mine.set(key, source);
+        try {
+          let servers = this.subscribers.get(key);
+          if (!servers) {
+            await source.subscribeResource(uri, true);
+            servers = this.subscribers.get(key) ?? new Map();
+            this.subscribers.set(key, servers);
+          }
+          servers.set(server, wireUri);
+          // The session closed while the backend answered: its subscriptions were already let go.
+          if (closed) await this.leave(server, source, uri);
+        } catch (error) {
+          if (fresh) mine.delete(key);
+          throw error;
         }
-        servers.set(server, wireUri);
-        mine.set(key, source);
       },
       remove: async (source, uri) => {
         mine.delete(keyOf(source, uri));
