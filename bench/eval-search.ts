@@ -119,10 +119,26 @@ function realTools(dir: URL): ToolDoc[] {
   return out;
 }
 
-/** bench/data/queries-{a,b}.jsonl: {"id": "metatool/single-0", "queries": [...]} per line. */
+/** The real-tools servers LiveMCPBench does not also have: with its 527 tools, the 590-tool pool. */
+const POOL_EXTRA = ['brave-search', 'everything', 'github', 'google-maps', 'postgres', 'slack'];
+
+/** bench/data/pool-requests.jsonl: hand-written requests over the 590-tool pool (see bench/data/README.md). */
+function poolQueries(): Query[] {
+  const url = new URL('./data/pool-requests.jsonl', import.meta.url);
+  if (!existsSync(url)) return [];
+  return readFileSync(url, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const r = JSON.parse(line) as { id: string; request: string; expected: string[]; familiarity: string };
+      return { id: r.id, query: r.request, expected_groups: [r.expected], type: r.familiarity };
+    });
+}
+
+/** bench/data/queries-{a,b,c}.jsonl: {"id": "metatool/single-0", "queries": [...]} per line. */
 function modelQueries(): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const file of ['queries-a.jsonl', 'queries-b.jsonl']) {
+  for (const file of ['queries-a.jsonl', 'queries-b.jsonl', 'queries-c.jsonl']) {
     const url = new URL(`./data/${file}`, import.meta.url);
     if (!existsSync(url)) continue;
     for (const line of readFileSync(url, 'utf8').split('\n')) {
@@ -161,7 +177,18 @@ export function loadDatasets(): Dataset[] {
   const metaTools = retrievalTools(meta);
   const model = modelQueries();
   const byId = (q: Query) => q.id ?? '';
+  const poolTools = [...liveTools, ...realTools(real).filter((t) => POOL_EXTRA.includes(t.server))];
+  const pool = withModel(poolQueries(), 'pool/', model, byId);
+  const poolSets: Dataset[] =
+    pool.length === 0
+      ? []
+      : [
+          { name: '590 real tools, hand-written', tools: poolTools, queries: pool },
+          { name: '590 real tools: well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'common') },
+          { name: '590 real tools: less well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'niche') },
+        ];
   return [
+    ...poolSets,
     { name: 'LiveMCPBench tasks', tools: liveTools, queries: withModel(live.queries, 'livemcpbench/', model, byId) },
     {
       name: 'MetaTool single',
@@ -362,9 +389,16 @@ export function ablation(datasets: Dataset[] = loadDatasets()): string {
 const f3 = (x: number) => x.toFixed(3);
 
 /** `--first-hit`: first-hit changes, each alone against the shipped ranking (model-written R@1 / R@5 / MRR). */
+const SERVER_1 = { boost: { ...DEFAULT_CONFIG.boost, server: 1 } };
 export const FIRST_HIT: [string, Partial<RankConfig>][] = [
-  ['before: IDF per field (as MiniSearch)', { bm25: { ...DEFAULT_CONFIG.bm25, toolIdf: false } }],
-  ["IDF per word over the tools' own text (name, title, description, parameter names) (default)", {}],
+  [
+    'before: IDF per field (as MiniSearch)',
+    { bm25: { ...DEFAULT_CONFIG.bm25, toolIdf: false }, joins: false, acronyms: false, ...SERVER_1 },
+  ],
+  ["IDF per word over the tools' own text (name, title, description, parameter names)", { joins: false, acronyms: false, ...SERVER_1 }],
+  ['+ words written apart that tools write as one ("cash flow" → cashflow)', { acronyms: false, ...SERVER_1 }],
+  ['+ initials of 3–4 query words that a name has ("league of legends" → lol)', SERVER_1],
+  ['+ server name boost 1 → 2 (default)', {}],
 ];
 
 export function firstHitTable(datasets: Dataset[], variants: [string, Partial<RankConfig>][] = FIRST_HIT): string {

@@ -360,6 +360,39 @@ describe("IDF per word over the tools' own text", () => {
   });
 });
 
+describe('words across the query', () => {
+  const finance: ToolDoc[] = [
+    { server: 'finance', name: 'get_cashflow', description: 'Annual statements of a company.' },
+    { server: 'payments', name: 'cash_balance', description: 'Cash held in the account.' },
+    { server: 'payments', name: 'flow_status', description: 'Status of a payment flow.' },
+  ];
+  it('a query writing apart what a name writes as one word ("cash flow" → cashflow) finds it first', () => {
+    expect(rank('cash flow', finance)[0]?.tool).toBe('get_cashflow');
+    expect(rank('company cash flow', finance)[0]?.tool).toBe('get_cashflow');
+    // Without the join, "cash" only reaches it as a prefix, and the tools with one whole word come first.
+    const apart = new ToolIndex({ joins: false });
+    apart.replaceServer('finance', finance.slice(0, 1));
+    apart.replaceServer('payments', finance.slice(1));
+    expect(apart.search('cash flow')[0]?.tool).not.toBe('get_cashflow');
+  });
+
+  const games: ToolDoc[] = [
+    { server: 'opgg', name: 'lol-champion-analysis', description: 'Win rate, pick rate and builds of a champion.' },
+    { server: 'opgg', name: 'tft-champion-item-build', description: 'TFT tool for retrieving champion item build information.' },
+    { server: 'maps', name: 'map_search', description: 'Search places on a map.' },
+  ];
+  it('the initials of query words that a name has as a word count ("league of legends" → lol)', () => {
+    expect(rank('league of legends champion build', games)[0]?.tool).toBe('lol-champion-analysis');
+    expect(rank('league of legends champion build', games.slice(1).concat(games[0]!))[0]?.tool).toBe('lol-champion-analysis');
+    const without = new ToolIndex({ acronyms: false });
+    without.replaceServer('opgg', games.slice(0, 2));
+    expect(without.search('league of legends champion build')[0]?.tool).toBe('tft-champion-item-build');
+  });
+  it('initials that spell an English word are not taken for a name ("make a photo" is not "map")', () => {
+    expect(rank('make a photo', games)).toEqual([]);
+  });
+});
+
 describe('scorer seam', () => {
   /** Scores tools whose name contains `word` 1, others nothing: stands in for a semantic scorer. */
   class NameContains implements Scorer {

@@ -86,6 +86,11 @@ export class Analyzer {
     return { terms, length: terms.length };
   }
 
+  /** The query's lowercased tokens in order, stopwords kept (for joins and initials across words). */
+  queryTokens(query: string): string[] {
+    return tokenize(query);
+  }
+
   /** Query → one entry per distinct index term. */
   query(query: string): QueryTerm[] {
     const groups = new Map<string, QueryTerm>();

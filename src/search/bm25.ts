@@ -221,6 +221,11 @@ export class Bm25Index {
     return p?.df.some((x) => x > 0) === true;
   }
 
+  /** Does a live document hold `term` in field `field`? */
+  inField(term: string, field: number): boolean {
+    return (this.postings.get(term)?.df[field] ?? 0) > 0;
+  }
+
   private terms(): string[] {
     if (!this.sortedTerms) {
       this.sortedTerms = [...this.postings.keys()].sort();

@@ -13,11 +13,12 @@
  *     well as the best tool for that word), so 1 is a perfect match, around 0.5 a good one, and below
  *     about 0.15 a weak partial one.
  */
-import { Analyzer, EMPTY_FIELD, type Field } from './analyze.js';
+import { Analyzer, EMPTY_FIELD, type Field, type QueryTerm } from './analyze.js';
 import { Bm25Index, type Bm25Params } from './bm25.js';
 import type { Scorer, Scores } from './scorer.js';
 import { stem } from './stem.js';
 import { synonymsOf } from './synonyms.js';
+import { STOPWORDS } from './stopwords.js';
 import { isCjk } from './tokenize.js';
 import { schemaText, type ToolDoc } from './tool-doc.js';
 
@@ -57,10 +58,14 @@ export interface RankConfig {
   compounds: boolean;
   /** weight of the name scorer (name-scorer.ts) beside BM25 in the index's fusion (rank.ts); 0 = BM25 alone */
   nameWeight: number;
+  /** adjacent query words written apart that tools write as one word ("cash flow" → cashflow, "data.gov" → datagov) also count */
+  joins: boolean;
+  /** the initials of 3–4 adjacent query words that a tool or server name has as a word ("league of legends" → lol) also count */
+  acronyms: boolean;
 }
 
 export const DEFAULT_CONFIG: RankConfig = {
-  boost: { name: 3, title: 2, description: 1.5, params: 0.8, paramDescriptions: 0.4, server: 1, serverDescription: 0.3 },
+  boost: { name: 3, title: 2, description: 1.5, params: 0.8, paramDescriptions: 0.4, server: 2, serverDescription: 0.3 },
   bm25: { k: 1.2, b: 0.7, d: 0.5, toolIdf: true },
   prefixMin: 4,
   prefixWeight: 0.5,
@@ -78,6 +83,8 @@ export const DEFAULT_CONFIG: RankConfig = {
   synonymMaxHits: 3,
   compounds: true,
   nameWeight: 0,
+  joins: true,
+  acronyms: true,
 };
 
 export class LexicalScorer implements Scorer {
@@ -204,6 +211,48 @@ export class LexicalScorer implements Scorer {
     return touched;
   }
 
+  /** The query's analyzed words, plus the joined words and acronyms the index has (when on). */
+  private queryTerms(query: string): QueryTerm[] {
+    const terms = this.analyzer.query(query);
+    const cfg = this.cfg;
+    if (!cfg.joins && !cfg.acronyms) return terms;
+    const have = new Set(terms.map((t) => t.term));
+    const add = (word: string) => {
+      const term = this.analyzer.term(word);
+      if (term && !have.has(term)) {
+        have.add(term);
+        terms.push({ term, word, weight: 1 });
+      }
+    };
+    const tokens = this.analyzer.queryTokens(query).filter((t) => !isCjk(t));
+    const content = (t: string) => /^[a-z]+$/.test(t) && !STOPWORDS.has(t);
+    for (let i = 0; i < tokens.length; i++) {
+      if (!content(tokens[i]!)) continue;
+      for (let n = 2; n <= 4 && i + n <= tokens.length; n++) {
+        const run = tokens.slice(i, i + n);
+        if (!content(run[n - 1]!)) continue;
+        // Words written apart that tools write as one ("cash flow" → cashflow); never across a stopword ("for me").
+        if (cfg.joins && n <= 3 && run.every(content)) {
+          const joined = run.join('');
+          const term = this.analyzer.term(joined);
+          if (term && this.index.has(term)) add(joined);
+        }
+        // Initials, stopwords inside counted ("league of legends" → lol), only as a tool's or server's name word
+        // and not an English word (three letters in descriptions, or "add", "map", are too often something else).
+        if (cfg.acronyms && run.every((t) => /^[a-z]+$/.test(t))) {
+          const initials = run.map((t) => t[0]).join('');
+          if (
+            initials.length >= 3 &&
+            cfg.isWord?.(initials) !== true &&
+            (this.index.inField(initials, 0) || this.index.inField(initials, 5))
+          )
+            add(initials);
+        }
+      }
+    }
+    return terms;
+  }
+
   /**
    * Fill sum / matched for every tool matching a query word. `ideal` is the summed score of a tool
    * that would be the best on every word; `coordTotal` the IDF weight of all query words.
@@ -218,7 +267,7 @@ export class LexicalScorer implements Scorer {
     const { term0, term1, sum, matched } = this;
     let ideal = 0;
     let coordTotal = 0;
-    for (const g of this.analyzer.query(query)) {
+    for (const g of this.queryTerms(query)) {
       const own = this.scoreTerm(g.term, term0, accept, g.word);
       // A word (almost) no tool has: also try its general English synonyms, at lower weight.
       if (cfg.synonyms && own.length < cfg.synonymMaxHits && !isCjk(g.term)) {
