@@ -9,6 +9,7 @@ import { compactSchema } from '../src/search/schema-compact.js';
 import { stem } from '../src/search/stem.js';
 import { synonymsOf } from '../src/search/synonyms.js';
 import { tokenize } from '../src/search/tokenize.js';
+import { typeEntities } from '../src/search/query-text.js';
 
 const fsTools: ToolDoc[] = [
   {
@@ -390,6 +391,28 @@ describe('words across the query', () => {
   });
   it('initials that spell an English word are not taken for a name ("make a photo" is not "map")', () => {
     expect(rank('make a photo', games)).toEqual([]);
+  });
+});
+
+describe('URLs, paths and addresses in a query', () => {
+  const tools: ToolDoc[] = [
+    { server: 'git', name: 'git_diff_staged', description: 'Shows changes that are staged for commit.' },
+    { server: 'browser', name: 'navigate', description: 'Open a URL in the browser.' },
+    { server: 'word', name: 'get_document_text', description: 'Extract all text from a Word document (docx).' },
+    { server: 'nginx', name: 'reload', description: 'Reload the web server.' },
+  ];
+  it('count as what they are, keeping the site name and the file extension', () => {
+    expect(typeEntities('open https://staging.myshop.io/cart in a browser')).toBe('open  url myshop  in a browser');
+    expect(typeEntities('read ~/work/report.docx and /etc/nginx/sites-enabled/')).toBe('read  file path docx  and  file path ');
+    expect(typeEntities('mail bob@example.com the 2024/01/02 report')).toBe('mail  email  the 2024/01/02 report');
+    expect(rank('open https://staging.myshop.io in a browser', tools)[0]?.tool).toBe('navigate');
+    expect(rank('what does ~/notes/plan.docx say', tools)[0]?.tool).toBe('get_document_text');
+    // As words, the URL's parts find the staged diff ("staging"); typed, they do not.
+    const q = 'https://staging.myshop.io';
+    const asWords = new ToolIndex({ entities: false });
+    for (const t of tools) asWords.replaceServer(t.server, [t]);
+    expect(asWords.search(q).map((h) => h.tool)).toContain('git_diff_staged');
+    expect(rank(q, tools).map((h) => h.tool)).not.toContain('git_diff_staged');
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * The lexical scorer: BM25+ over a tool's fields, word by word (each step measured, see README "Search").
  *
- *  1. Fields and queries are analyzed alike (analyze.ts: tokenize, stopwords, Porter2).
+ *  1. Fields and queries are analyzed alike (analyze.ts: tokenize, stopwords, Porter2). A query's URLs,
+ *     paths and email addresses count as what they are (query-text.ts); words it writes apart that tools
+ *     write as one ("cash flow") and initials a name has ("league of legends" → lol) count too.
  *  2. Each query word is scored on its own with BM25+ (bm25.ts, scored as MiniSearch scores, but with
  *     one IDF per word over the tools' own text rather than one per field), with field boosts, prefix matching for words of 4+ letters, and one-typo tolerance for words of 6+
  *     letters that no tool contains. A word that (almost) no tool contains is also tried through its
@@ -18,6 +20,7 @@ import { Bm25Index, type Bm25Params } from './bm25.js';
 import type { Scorer, Scores } from './scorer.js';
 import { stem } from './stem.js';
 import { synonymsOf } from './synonyms.js';
+import { typeEntities } from './query-text.js';
 import { STOPWORDS } from './stopwords.js';
 import { isCjk } from './tokenize.js';
 import { schemaText, type ToolDoc } from './tool-doc.js';
@@ -62,6 +65,8 @@ export interface RankConfig {
   joins: boolean;
   /** the initials of 3–4 adjacent query words that a tool or server name has as a word ("league of legends" → lol) also count */
   acronyms: boolean;
+  /** a query's URLs, file paths and email addresses count as "url" (and the site's name), "file path" (and the extension), "email" */
+  entities: boolean;
 }
 
 export const DEFAULT_CONFIG: RankConfig = {
@@ -85,6 +90,7 @@ export const DEFAULT_CONFIG: RankConfig = {
   nameWeight: 0,
   joins: true,
   acronyms: true,
+  entities: true,
 };
 
 export class LexicalScorer implements Scorer {
@@ -211,11 +217,13 @@ export class LexicalScorer implements Scorer {
     return touched;
   }
 
-  /** The query's analyzed words, plus the joined words and acronyms the index has (when on). */
-  private queryTerms(query: string): QueryTerm[] {
+  /** The query's analyzed words (its URLs, paths and addresses typed), plus the joined words and initials the index has. */
+  private queryTerms(raw: string): QueryTerm[] {
+    const query = this.cfg.entities ? typeEntities(raw) : raw;
     const terms = this.analyzer.query(query);
     const cfg = this.cfg;
     if (!cfg.joins && !cfg.acronyms) return terms;
+    // Joins and initials are read from the words as typed, stopwords kept; not from a URL's or path's parts.
     const have = new Set(terms.map((t) => t.term));
     const add = (word: string) => {
       const term = this.analyzer.term(word);
