@@ -289,13 +289,14 @@ export function freePort(): Promise<number> {
 /** Extra node flags for the gateway processes of the latency/throughput rows (e.g. --cpu-prof). */
 export const gatewayNodeFlags: string[] = [];
 
-/** Start `node dist/cli.js --config FILE --port 0 --log-level info`; resolves once it logged its URL. */
+/** Start `node dist/cli.js --config FILE --port 0 --log-level info` (or another build's cli.js); resolves once it logged its URL. */
 export async function startGatewayCli(
   configFile: string,
   timeoutMs = 20_000,
   nodeFlags: string[] = [],
+  cli = distCli,
 ): Promise<{ child: Child; url: string; origin: string }> {
-  const child = spawnChild(process.execPath, [...nodeFlags, distCli, '--config', configFile, '--port', '0', '--log-level', 'info']);
+  const child = spawnChild(process.execPath, [...nodeFlags, cli, '--config', configFile, '--port', '0', '--log-level', 'info']);
   try {
     const m = await child.waitFor(/mcp-gateway serving (http:\/\/[^\s"]+)/, timeoutMs);
     const url = m[1]!;
