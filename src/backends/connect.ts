@@ -4,6 +4,7 @@ import type { Client, Prompt, Resource, ResponseCacheStore, Tool } from '@modelc
 import type { BackendConfig, HttpBackendConfig, StdioBackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { type ClientSdkModule, loadClientSdk } from './client-sdk.js';
+import { perRequestSignals } from './fetch-signal.js';
 import { type BackendWatchdog, isAlive, processTree, terminate } from './process.js';
 
 /** The SDK client and transport for one live backend connection. */
@@ -212,7 +213,7 @@ async function connectHttp(
   const url = new URL(config.url);
   const requestInit = { headers: config.headers };
   if (config.transport !== 'sse') {
-    const transport = new sdk.StreamableHTTPClientTransport(url, { requestInit });
+    const transport = new sdk.StreamableHTTPClientTransport(url, { requestInit, fetch: perRequestSignals() });
     const client = newClient(sdk, name, hooks, era);
     try {
       await withAbort(client.connect(transport), signal, () => transport.close());
