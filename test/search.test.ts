@@ -416,6 +416,25 @@ describe('URLs, paths and addresses in a query', () => {
   });
 });
 
+describe('grammatical number', () => {
+  const arxiv: ToolDoc[] = [
+    { server: 'arxiv', name: 'download_paper', description: 'Download a paper and create a resource for it.' },
+    { server: 'arxiv', name: 'list_papers', description: 'List all existing papers available as resources.' },
+  ];
+  const museum: ToolDoc[] = [
+    { server: 'met', name: 'search-museum-objects', description: 'Search the collection by keyword.' },
+    { server: 'met', name: 'get-museum-object', description: 'Details of one item of the collection by its ID.' },
+  ];
+  it('breaks ties toward the name that writes the query word as the query does', () => {
+    expect(rank('list downloaded arxiv papers', arxiv)[0]?.tool).toBe('list_papers');
+    expect(rank('museum object', museum)[0]?.tool).toBe('get-museum-object');
+    expect(rank('museum objects', museum)[0]?.tool).toBe('search-museum-objects');
+    const off = new ToolIndex({ numberAgreement: 0 });
+    off.replaceServer('arxiv', arxiv);
+    expect(off.search('list downloaded arxiv papers')[0]?.tool).toBe('download_paper');
+  });
+});
+
 describe('scorer seam', () => {
   /** Scores tools whose name contains `word` 1, others nothing: stands in for a semantic scorer. */
   class NameContains implements Scorer {
