@@ -389,7 +389,7 @@ export function ablation(datasets: Dataset[] = loadDatasets()): string {
 const f3 = (x: number) => x.toFixed(3);
 
 /** `--first-hit`: first-hit changes, each alone against the shipped ranking (model-written R@1 / R@5 / MRR). */
-const SERVER_1 = { boost: { ...DEFAULT_CONFIG.boost, server: 1 }, numberAgreement: 0 };
+const SERVER_1 = { boost: { ...DEFAULT_CONFIG.boost, server: 1 }, formAgreement: 0 };
 export const FIRST_HIT: [string, Partial<RankConfig>][] = [
   [
     'before: IDF per field (as MiniSearch)',
@@ -398,8 +398,8 @@ export const FIRST_HIT: [string, Partial<RankConfig>][] = [
   ["IDF per word over the tools' own text (name, title, description, parameter names)", { joins: false, acronyms: false, ...SERVER_1 }],
   ['+ words written apart that tools write as one ("cash flow" → cashflow)', { acronyms: false, ...SERVER_1 }],
   ['+ initials of 3–4 query words that a name has ("league of legends" → lol)', SERVER_1],
-  ['+ server name boost 1 → 2', { numberAgreement: 0 }],
-  ['+ grammatical number breaks ties (a name with the query word in another form: score × 0.8) (default)', {}],
+  ['+ server name boost 1 → 2', { formAgreement: 0 }],
+  ['+ word forms break ties (a name writing a query word in another form, e.g. papers for paper: score × 0.8) (default)', {}],
 ];
 
 export function firstHitTable(datasets: Dataset[], variants: [string, Partial<RankConfig>][] = FIRST_HIT): string {

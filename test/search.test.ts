@@ -416,7 +416,7 @@ describe('URLs, paths and addresses in a query', () => {
   });
 });
 
-describe('grammatical number', () => {
+describe('word forms', () => {
   const arxiv: ToolDoc[] = [
     { server: 'arxiv', name: 'download_paper', description: 'Download a paper and create a resource for it.' },
     { server: 'arxiv', name: 'list_papers', description: 'List all existing papers available as resources.' },
@@ -429,7 +429,7 @@ describe('grammatical number', () => {
     expect(rank('list downloaded arxiv papers', arxiv)[0]?.tool).toBe('list_papers');
     expect(rank('museum object', museum)[0]?.tool).toBe('get-museum-object');
     expect(rank('museum objects', museum)[0]?.tool).toBe('search-museum-objects');
-    const off = new ToolIndex({ numberAgreement: 0 });
+    const off = new ToolIndex({ formAgreement: 0 });
     off.replaceServer('arxiv', arxiv);
     expect(off.search('list downloaded arxiv papers')[0]?.tool).toBe('download_paper');
   });

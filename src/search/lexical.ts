@@ -67,8 +67,8 @@ export interface RankConfig {
   acronyms: boolean;
   /** a query's URLs, file paths and email addresses count as "url" (and the site's name), "file path" (and the extension), "email" */
   entities: boolean;
-  /** a tool whose name has a query word in another form ("recipes" for "recipe") loses this share of its score per word (rank.ts) */
-  numberAgreement: number;
+  /** a tool whose name writes a query word in another form ("recipes" for "recipe") loses this share of its score per word (rank.ts) */
+  formAgreement: number;
 }
 
 export const DEFAULT_CONFIG: RankConfig = {
@@ -93,7 +93,7 @@ export const DEFAULT_CONFIG: RankConfig = {
   joins: true,
   acronyms: true,
   entities: true,
-  numberAgreement: 0.2,
+  formAgreement: 0.2,
 };
 
 export class LexicalScorer implements Scorer {

@@ -9,7 +9,7 @@
  *  2. Name matches come first (names.ts): the exact tool name (or server/tool) and the same words as a
  *     name (not a deprecated tool's) rank first with score 1, then tools whose name starts with an
  *     identifier-like query.
- *  3. Then the best fused scores fill the rest of `limit`, after the number agreement (number-agreement.ts)
+ *  3. Then the best fused scores fill the rest of `limit`, after the form agreement (form-agreement.ts)
  *     re-orders the best of them: "list papers" prefers list_papers to download_paper.
  * The caller's `server` and `filter` decide which tools may take part at all, in every step.
  */
@@ -18,7 +18,7 @@ import { NameScorer } from './name-scorer.js';
 import { NameIndex } from './names.js';
 import { fuse, fuseRanks, type Ranked, type Scores, topK, type WeightedScorer } from './scorer.js';
 import type { SemanticTier } from './semantic/tier.js';
-import { agreeInNumber } from './number-agreement.js';
+import { agreeInForm } from './form-agreement.js';
 import { isDeprecated, type ToolDoc } from './tool-doc.js';
 
 export { DEFAULT_CONFIG, LexicalScorer, type RankConfig } from './lexical.js';
@@ -68,7 +68,7 @@ export interface SearchOptions {
 }
 
 const DEFAULT_LIMIT = 10;
-/** tools beyond `limit` that the number agreement re-orders (a tie-breaker: it never lifts a tool from far below) */
+/** tools beyond `limit` that the form agreement re-orders (a tie-breaker: it never lifts a tool from far below) */
 const CANDIDATES = 30;
 /**
  * A deprecated tool's score is multiplied by this: enough that a replacement matching the query about
@@ -103,11 +103,11 @@ export class ToolIndex {
    * `config` tunes the lexical scorer. `scorers`, if given, replace it (the lexical one is then not
    * built): e.g. `[{ scorer: new LexicalScorer(), weight: 0.7 }, { scorer: semantic, weight: 0.3 }]`.
    */
-  private readonly numberPenalty: number;
+  private readonly formPenalty: number;
 
   constructor(config: Partial<RankConfig> = {}, scorers?: readonly WeightedScorer[]) {
     this.scorers = scorers ?? lexicalScorers(config);
-    this.numberPenalty = config.numberAgreement ?? DEFAULT_CONFIG.numberAgreement;
+    this.formPenalty = config.formAgreement ?? DEFAULT_CONFIG.formAgreement;
   }
 
   get size(): number {
@@ -213,8 +213,7 @@ export class ToolIndex {
           scores = prior ? { ids: ranks.ids, get: (id) => ranks.get(id) * prior(id) } : ranks;
         }
       } else scores = fuse(parts, prior);
-      if (this.numberPenalty > 0)
-        scores = agreeInNumber(q, scores, limit + CANDIDATES, (id) => this.docs.get(id)?.name, this.numberPenalty);
+      if (this.formPenalty > 0) scores = agreeInForm(q, scores, limit + CANDIDATES, (id) => this.docs.get(id)?.name, this.formPenalty);
       return this.assemble(q, scores, limit, accept).map((r) => {
         const doc = this.docs.get(r.id)!;
         return { server: doc.server, tool: doc.name, score: round3(r.score), doc };

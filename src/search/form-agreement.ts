@@ -1,10 +1,11 @@
 /**
- * Grammatical number as a tie-breaker: stemming makes "recipe" and "recipes", "object" and "objects",
- * "replies" and "reply" one word, but a query for one item ("get recipe details", "met museum object")
- * asks for the tool that gets one (getRecipeById, get-museum-object), not the one that lists many
- * (getAllRecipes, search-museum-objects), and the other way round ("list papers" → list_papers, not
- * download_paper). A tool whose name has a query word in another form (same stem, different word) has
- * its score lowered by `penalty` for each such word. Only the best candidates are looked at.
+ * Word forms as a tie-breaker between sibling tools. Stemming makes "recipe" and "recipes", "object" and
+ * "objects", "download" and "downloaded" one word, which is right for finding tools but loses what the
+ * form says: a query for one item ("get recipe details", "met museum object") asks for the tool that gets
+ * one (getRecipeById, get-museum-object), not the one that lists many (getAllRecipes,
+ * search-museum-objects), and "list downloaded arxiv papers" asks for list_papers, not download_paper.
+ * A tool whose name writes a query word in another form (same stem, another word) has its score lowered
+ * by `penalty` for each such word. Only the best candidates are looked at.
  */
 import type { Scores } from './scorer.js';
 import { topK } from './scorer.js';
@@ -28,7 +29,7 @@ function nameWords(name: string): { tokens: string[]; stems: string[] } {
   return hit;
 }
 
-export function agreeInNumber(
+export function agreeInForm(
   query: string,
   scores: Scores,
   depth: number,
