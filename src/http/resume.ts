@@ -1,4 +1,4 @@
-import type { RequestId } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 
 interface Watched {
   /** Its requests not answered yet. */
@@ -91,4 +91,15 @@ export async function primingEventId(response: Response): Promise<{ response: Re
     cancel: (reason) => reader.cancel(reason),
   });
   return { response: new Response(body, { status: response.status, headers: response.headers }), eventId };
+}
+
+/**
+ * The request a stored message answers, if it is an answer (a result or an error with an id). What is
+ * stored is the SDK's own outgoing messages and `{}` for each priming event, so the shape tells: the SDK's
+ * schema guards would parse every result whole once more, and fail, building errors, on every priming event.
+ */
+export function answeredId(message: JSONRPCMessage): RequestId | undefined {
+  const id = (message as { id?: unknown }).id;
+  if ((typeof id !== 'string' && typeof id !== 'number') || 'method' in message) return undefined;
+  return 'result' in message || 'error' in message ? id : undefined;
 }

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  isJSONRPCErrorResponse,
   isJSONRPCRequest,
-  isJSONRPCResultResponse,
   type RequestId,
   type Server,
   WebStandardStreamableHTTPServerTransport,
@@ -11,7 +9,7 @@ import {
 import type { Principal } from '../access/principal.js';
 import { cancelOnDisconnect } from './disconnect.js';
 import { BoundedEventStore } from './event-store.js';
-import { primingEventId, ResumeGrace } from './resume.js';
+import { answeredId, primingEventId, ResumeGrace } from './resume.js';
 
 /** Per session: the newest 128 events within 128 KiB of JSON (a resume from before them is refused). */
 const EVENT_LIMITS = { maxEvents: 128, maxBytes: 128 * 1024 };
@@ -114,8 +112,8 @@ export class SessionStore {
     session.server = this.newServer(route, () => session.principal);
     session.grace = new ResumeGrace((ids) => cancelRequests(session, ids), RESUME_GRACE_MS);
     session.events = new BoundedEventStore(EVENT_LIMITS, (streamId, message) => {
-      const answer = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
-      if (answer && message.id !== undefined) session.grace.answered(streamId, message.id);
+      const id = answeredId(message);
+      if (id !== undefined) session.grace.answered(streamId, id);
     });
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
