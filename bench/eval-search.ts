@@ -467,6 +467,10 @@ export const SEMANTIC_VARIANTS: [string, SemanticFusion | undefined][] = [
   ['+ 0.3 × cosine', { weight: 0.3, method: 'sum' }],
   ['+ 0.5 × cosine', { weight: 0.5, method: 'sum' }],
   ['+ 1.0 × cosine', { weight: 1, method: 'sum' }],
+  ['+ 0.2 × cosine, 0 for queries of up to 6 words', { weight: 0.2, method: 'sum', shortWeight: 0, shortWords: 6 }],
+  ['+ 0.3 × cosine, 0 for queries of up to 6 words', { weight: 0.3, method: 'sum', shortWeight: 0, shortWords: 6 }],
+  ['+ 0.5 × cosine, 0 for queries of up to 6 words', { weight: 0.5, method: 'sum', shortWeight: 0, shortWords: 6 }],
+  ['+ 0.5 × cosine, 0.1 for queries of up to 6 words', { weight: 0.5, method: 'sum', shortWeight: 0.1, shortWords: 6 }],
   ['reciprocal rank fusion, dense weight 0.5', { weight: 0.5, method: 'rrf' }],
   ['reciprocal rank fusion, dense weight 1', { weight: 1, method: 'rrf' }],
 ];

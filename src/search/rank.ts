@@ -38,6 +38,19 @@ export type Tier = 'lexical' | 'hybrid';
 export interface SemanticFusion {
   weight: number;
   method: 'sum' | 'rrf';
+  /**
+   * The weight for short queries (at most `shortWords` words), if different: a model's short tool-like
+   * query is answered best by its words, a user's sentence by its meaning.
+   */
+  shortWeight?: number;
+  shortWords?: number;
+}
+
+/** The fusion weight for one query. */
+export function fusionWeight(fusion: SemanticFusion, query: string): number {
+  if (fusion.shortWeight === undefined) return fusion.weight;
+  const words = query.split(/\s+/u).filter((w) => w !== '').length;
+  return words <= (fusion.shortWords ?? 6) ? fusion.shortWeight : fusion.weight;
 }
 
 /**
@@ -176,7 +189,8 @@ export class ToolIndex {
     const semantic = this.semantic;
     if (semantic) {
       refinements.set(hits, async () => {
-        if (!semantic.tier.complete) return { hits, tier: 'lexical' };
+        // A query the fusion gives no weight to (a short one) never waits for, nor costs, an embedding.
+        if (!semantic.tier.complete || fusionWeight(semantic.fusion, query) === 0) return { hits, tier: 'lexical' };
         const vector = await semantic.tier.queryVector(query.trim());
         if (!vector || this.semantic !== semantic) return { hits, tier: 'lexical' };
         return { hits: this.searchWithVector(query, vector, options), tier: 'hybrid' };
@@ -205,7 +219,7 @@ export class ToolIndex {
         const { tier, fusion } = this.semantic;
         const both = [
           { scores: fuse(parts), weight: 1 },
-          { scores: tier.score(q, accept), weight: fusion.weight },
+          { scores: tier.score(q, accept), weight: fusionWeight(fusion, q) },
         ];
         if (fusion.method === 'sum') scores = fuse(both, prior);
         else {

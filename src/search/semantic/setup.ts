@@ -14,8 +14,12 @@ export interface SemanticConfig {
   cache_dir?: string | undefined;
 }
 
-/** Chosen on the eval's tuning set, LiveMCPBench model-written (src/search/README.md): lexical + 0.5 × cosine, as a weighted mean. */
-export const SEMANTIC_FUSION: SemanticFusion = { weight: 0.5, method: 'sum' };
+/**
+ * Chosen on the 590-tool set's request-text column (src/search/README.md): lexical + 0.2 × cosine, as a
+ * weighted mean, for queries of more than 6 words (a user's own words); shorter ones, as models write them,
+ * are answered lexically: with the built-in encoder, any weight lowered their first hit.
+ */
+export const SEMANTIC_FUSION: SemanticFusion = { weight: 0.2, method: 'sum', shortWeight: 0, shortWords: 6 };
 
 export function createSemanticTier(config: SemanticConfig | undefined, logger?: Logger): SemanticTier | undefined {
   const semantic = config?.semantic ?? 'off';
