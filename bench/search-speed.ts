@@ -7,10 +7,11 @@
  * long multi-step task texts of LiveMCPBench when ../shared/retrieval/ is there.
  *
  * Run standalone: node --import tsx bench/search-speed.ts   (also called by `npm run bench`)
+ *                 node --import tsx bench/search-speed.ts --compare   (this stop's query-side steps off vs on)
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { type RankConfig, type ToolDoc, ToolIndex } from '../src/search/rank.js';
 import { preloadSynonyms } from '../src/search/synonyms.js';
 
 interface RealToolsFile {
@@ -132,7 +133,51 @@ export async function searchSpeed(): Promise<Record<string, number | string>> {
   return out;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/**
+ * `--compare`: the shipped ranking against the same ranking without this stop's query-side steps (URL/path
+ * typing, joins, initials, word-form agreement), at 10,000 tools, searches interleaved so both see the same
+ * machine. Prints p50 / p99 per query kind.
+ */
+export function compareQuerySteps(): string[] {
+  preloadSynonyms();
+  const { short, long } = queries();
+  const servers = synthesize(10000);
+  const make = (config: Partial<RankConfig>) => {
+    const index = new ToolIndex(config);
+    for (const [server, docs] of servers) index.replaceServer(server, docs);
+    return index;
+  };
+  const variants: [string, ToolIndex][] = [
+    ['without', make({ entities: false, joins: false, acronyms: false, formAgreement: 0 })],
+    ['shipped', make({})],
+  ];
+  const lines: string[] = [];
+  for (const [kind, qs] of [
+    ['short', short],
+    ['long task text', long],
+  ] as const) {
+    if (qs.length === 0) continue;
+    const times = variants.map(() => [] as number[]);
+    for (let round = 0; round < 6; round++) {
+      for (const q of qs) {
+        variants.forEach(([, index], v) => {
+          const t0 = performance.now();
+          index.search(q, { limit: 10 });
+          if (round > 0) times[v]!.push(performance.now() - t0);
+        });
+      }
+    }
+    variants.forEach(([label], v) => {
+      const t = times[v]!.sort((a, b) => a - b);
+      lines.push(`search.10000.${kind.replace(/ /g, '_')}.${label}: p50 ${r2(percentile(t, 50))} ms, p99 ${r2(percentile(t, 99))} ms`);
+    });
+  }
+  return lines;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv.includes('--compare')) {
+  for (const line of compareQuerySteps()) console.log(line);
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   searchSpeed().then(
     (r) => {
       for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(48)} ${v}`);

@@ -14,6 +14,7 @@ import { STOPWORDS } from './stopwords.js';
 import { tokenize } from './tokenize.js';
 
 const LETTERS = /^[a-z]+$/;
+const MAX_WORDS = 64;
 const MEMO_MAX = 20_000;
 /** name → its tokens and their stems (names repeat across searches; bounded) */
 const memo = new Map<string, { tokens: string[]; stems: string[] }>();
@@ -36,7 +37,8 @@ export function agreeInForm(
   nameOf: (id: number) => string | undefined,
   penalty: number,
 ): Scores {
-  const words = [...new Set(tokenize(query).filter((t) => LETTERS.test(t) && !STOPWORDS.has(t)))];
+  // The first words only, as for joins: a pasted blob would cost a stem per token.
+  const words = [...new Set(tokenize(query).filter((t) => LETTERS.test(t) && !STOPWORDS.has(t)))].slice(0, MAX_WORDS);
   if (words.length === 0) return scores;
   const stems = words.map(stem);
   const top = topK(scores.ids, (id) => scores.get(id), depth);

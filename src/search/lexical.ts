@@ -96,6 +96,9 @@ export const DEFAULT_CONFIG: RankConfig = {
   formAgreement: 0.2,
 };
 
+/** Query words looked at for joins and initials (a tool-like query has a handful; a pasted text many). */
+const MAX_RUN_TOKENS = 64;
+
 export class LexicalScorer implements Scorer {
   private readonly cfg: RankConfig;
   private readonly boosts: Float64Array;
@@ -235,7 +238,11 @@ export class LexicalScorer implements Scorer {
         terms.push({ term, word, weight: 1 });
       }
     };
-    const tokens = this.analyzer.queryTokens(query).filter((t) => !isCjk(t));
+    // The first words only: a pasted blob (base64, a log) would otherwise cost thousands of lookups.
+    const tokens = this.analyzer
+      .queryTokens(query)
+      .filter((t) => !isCjk(t))
+      .slice(0, MAX_RUN_TOKENS);
     const content = (t: string) => /^[a-z]+$/.test(t) && !STOPWORDS.has(t);
     for (let i = 0; i < tokens.length; i++) {
       if (!content(tokens[i]!)) continue;
