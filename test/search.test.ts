@@ -729,6 +729,18 @@ describe('present', () => {
 });
 
 describe('eval harness (small subset)', () => {
+  it.skipIf(!existsSync(new URL('retrieval/', sharedDir())))(
+    'keeps the first hit on the 590-tool set as models search (a floor under the measured R@1 0.855, R@5 0.941)',
+    () => {
+      const set = loadDatasets().find((d) => d.name === '590 real tools, hand-written');
+      expect(set?.queries.filter((q) => q.model).length).toBe(256);
+      const [result] = evalSearch([set!]);
+      expect(result!.oursModel!.r1).toBeGreaterThanOrEqual(0.85);
+      expect(result!.oursModel!.r5).toBeGreaterThanOrEqual(0.93);
+      expect(result!.oursModel!.r1).toBeGreaterThan(result!.baselineModel!.r1);
+    },
+  );
+
   it.skipIf(!existsSync(new URL('retrieval/', sharedDir())))('scores the gateway above plain MiniSearch', () => {
     const subset = loadDatasets()
       .filter((d) => d.name === 'real-tools (hand-written)' || d.name === 'MetaTool single')
