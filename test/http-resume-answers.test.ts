@@ -9,7 +9,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BoundedEventStore } from '../src/http/event-store.js';
-import { answeredId } from '../src/http/resume.js';
+import { answeredId, isPriming, PrimingTurns } from '../src/http/resume.js';
 
 /** What the SDK's guards say a stored message answers (the check answeredId replaces on the hot path). */
 const byGuards = (m: JSONRPCMessage) => (isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m) ? m.id : undefined);
@@ -57,5 +57,49 @@ describe('answeredId', () => {
     ] as unknown as JSONRPCMessage[];
     expect(messages.map(answeredId)).toEqual([undefined, undefined, undefined, 'a', 3, undefined]);
     for (const message of messages) expect(answeredId(message)).toEqual(byGuards(message));
+  });
+});
+
+describe('PrimingTurns', () => {
+  const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it("gives each of a session's concurrent POSTs the priming stored while its own handleRequest ran", async () => {
+    const turns = new PrimingTurns();
+    const first = turns.run(async () => {
+      await tick();
+      turns.stored('stream-a');
+      await tick();
+      return new Response('a');
+    });
+    const second = turns.run(async () => {
+      turns.stored('stream-b');
+      return new Response('b');
+    });
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.streamId, await a.response.text()]).toEqual(['stream-a', 'a']);
+    expect([b.streamId, await b.response.text()]).toEqual(['stream-b', 'b']);
+  });
+
+  it('names no stream when none or two were primed in a turn, ignores primings outside turns, and frees the turn on a throw', async () => {
+    const turns = new PrimingTurns();
+    turns.stored('outside');
+    expect((await turns.run(async () => new Response(null))).streamId).toBeUndefined();
+    const two = await turns.run(async () => {
+      turns.stored('x');
+      turns.stored('y');
+      return new Response(null);
+    });
+    expect(two.streamId).toBeUndefined();
+    await expect(turns.run(async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+    const after = await turns.run(async () => {
+      turns.stored('z');
+      return new Response(null);
+    });
+    expect(after.streamId).toBe('z');
+  });
+
+  it('a priming event is the empty object the SDK stores, not a JSON-RPC message', () => {
+    expect(isPriming({} as JSONRPCMessage)).toBe(true);
+    expect(isPriming({ jsonrpc: '2.0', id: 1, result: {} } as JSONRPCMessage)).toBe(false);
   });
 });

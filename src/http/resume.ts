@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, RequestId, StreamId } from '@modelcontextprotocol/server';
 
 interface Watched {
   /** Its requests not answered yet. */
@@ -69,28 +69,47 @@ export class ResumeGrace {
 }
 
 /**
- * The id of the priming event the SDK transport writes first on a resumable POST stream, and the
- * response to send instead (the same bytes; its first chunk was read to find the id). The transport
- * enqueues that event before it returns the response, so the first read does not wait; should it
- * ever have to, no id is reported rather than holding the response back.
+ * Which stream a POST's answers go out on. The SDK transport stores a priming event (`{}`) for a resumable
+ * POST stream while its handleRequest runs, before it returns the response. The resumable POSTs of one
+ * session take turns for that short phase (until the response is returned; the handlers run after it), so
+ * the one priming stored during a turn is that POST's: no need to read the stream to learn its event id.
+ * Only such POSTs are primed (notifications-only POSTs, older protocol versions and GETs are not).
  */
-export async function primingEventId(response: Response): Promise<{ response: Response; eventId?: string }> {
-  if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream')) return { response };
-  const reader = response.body.getReader();
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader.read();
-  const first = await Promise.race([pending, new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
-  const text = first?.value ? new TextDecoder().decode(first.value) : '';
-  const eventId = /^id: ?(.+)$/m.exec(text)?.[1];
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await (pending ?? reader.read());
-      pending = undefined;
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-  return { response: new Response(body, { status: response.status, headers: response.headers }), eventId };
+export class PrimingTurns {
+  private last: Promise<unknown> = Promise.resolve();
+  private current: { streamId?: StreamId; primings: number } | undefined;
+
+  /** The event store saw a priming event for `streamId`. */
+  stored(streamId: StreamId): void {
+    if (!this.current) return;
+    this.current.primings++;
+    this.current.streamId = streamId;
+  }
+
+  /** Run `handle` in this session's next turn; `streamId` is set when exactly one priming was stored meanwhile. */
+  async run(handle: () => Promise<Response>): Promise<{ response: Response; streamId?: StreamId }> {
+    const previous = this.last;
+    let release!: () => void;
+    this.last = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    const turn = { primings: 0 } as { streamId?: StreamId; primings: number };
+    this.current = turn;
+    try {
+      const response = await handle();
+      return { response, streamId: turn.primings === 1 ? turn.streamId : undefined };
+    } finally {
+      this.current = undefined;
+      release();
+    }
+  }
+}
+
+/** A priming event as the SDK transport stores it: an empty object, unlike any JSON-RPC message. */
+export function isPriming(message: JSONRPCMessage): boolean {
+  for (const _ in message) return false;
+  return true;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import type { Principal } from '../access/principal.js';
 import { cancelOnDisconnect } from './disconnect.js';
 import { BoundedEventStore } from './event-store.js';
-import { answeredId, primingEventId, ResumeGrace } from './resume.js';
+import { answeredId, isPriming, PrimingTurns, ResumeGrace } from './resume.js';
 
 /** Per session: the newest 128 events within 128 KiB of JSON (a resume from before them is refused). */
 const EVENT_LIMITS = { maxEvents: 128, maxBytes: 128 * 1024 };
@@ -30,6 +30,8 @@ interface Session {
   server: Server;
   events: BoundedEventStore;
   grace: ResumeGrace;
+  /** Which stream each resumable POST's answers go out on. */
+  primings: PrimingTurns;
   /** The principal that opened the session: only it may use the session. */
   owner: string;
   /** The front it was opened on (/mcp, /mcp/{backend}, /mcp/v/{name}): only that path may use it. */
@@ -97,13 +99,12 @@ export class SessionStore {
       cancelOnDisconnect(request, parsedBody, session.transport);
       return session.transport.handleRequest(request, { parsedBody });
     }
-    const primed = await primingEventId(await session.transport.handleRequest(request, { parsedBody }));
-    const streamId = primed.eventId === undefined ? undefined : session.events.streamOf(primed.eventId);
+    const { response, streamId } = await session.primings.run(() => session.transport.handleRequest(request, { parsedBody }));
     if (streamId) session.grace.watch(request.signal, streamId, ids);
     // Not resumable after all: cancel as soon as it drops (for a refusal nothing ran, and this is a no-op).
     else if (request.signal.aborted) cancelRequests(session, ids);
     else request.signal.addEventListener('abort', () => cancelRequests(session, ids), { once: true });
-    return primed.response;
+    return response;
   }
 
   /** An initialize request: open a session; the transport issues the id in its response. */
@@ -111,7 +112,9 @@ export class SessionStore {
     const session = { owner: principal.name, principal, route, lastSeen: Date.now() } as Session;
     session.server = this.newServer(route, () => session.principal);
     session.grace = new ResumeGrace((ids) => cancelRequests(session, ids), RESUME_GRACE_MS);
+    session.primings = new PrimingTurns();
     session.events = new BoundedEventStore(EVENT_LIMITS, (streamId, message) => {
+      if (isPriming(message)) return session.primings.stored(streamId);
       const id = answeredId(message);
       if (id !== undefined) session.grace.answered(streamId, id);
     });
