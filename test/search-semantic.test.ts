@@ -212,6 +212,15 @@ describe('semantic pieces', () => {
     b.put(textKey('three'), Float32Array.from([1]));
     expect(new VectorCache(dir, 'model-a').get(textKey('three'))?.length).toBe(1);
     expect(new VectorCache(dir, 'model-b').size).toBe(0);
+    // A batch is one append; a key already cached is not written again.
+    b.putMany([
+      [textKey('four'), Float32Array.from([0.25, 0.5])],
+      [textKey('one'), Float32Array.from([9, 9])],
+    ]);
+    const c = new VectorCache(dir, 'model-a');
+    expect([...c.get(textKey('four'))!]).toEqual([0.25, 0.5]);
+    expect([...c.get(textKey('one'))!]).toEqual([Math.fround(0.6), Math.fround(0.8)]);
+    expect(c.size).toBe(4);
   });
 
   it('an index without a semantic tier refines to the same hits, with no tier', async () => {

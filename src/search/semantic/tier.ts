@@ -111,8 +111,8 @@ export class SemanticTier implements Scorer {
         }
         const texts = items.map(([, item]) => item.text);
         const vectors = await this.embedder.embed(texts, 'background');
+        this.cache?.putMany(items.map(([, item], i) => [item.key, vectors[i]!] as const));
         items.forEach(([id, item], i) => {
-          this.cache?.put(item.key, vectors[i]!);
           // Still wanted with this text? (It may have been removed or re-added meanwhile.)
           if (this.queue.get(id)?.key === item.key) {
             this.queue.delete(id);
