@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -877,11 +878,29 @@ request: { url: "\${BASE}/echo/items/{id}/files/{+rest}" }
     const loaded = await loadCapabilityDirs([dir], {}, { maxFileBytes: 2048 });
     expect(loaded.groups.flatMap((g) => g.tools.map((t) => t.name))).toEqual(['small']);
     expect(loaded.problems.map(formatCapabilityProblem)).toEqual([
-      expect.stringMatching(/big\.yaml: \(top level\): the file is 30\d\d bytes, over limits\.max_file_bytes \(2048\); it was skipped$/),
+      expect.stringMatching(/big\.yaml: \(top level\): the file is over limits\.max_file_bytes \(2048 bytes\); it was skipped$/),
     ]);
     // The default is 1 MiB: the same file loads.
     expect((await loadCapabilityDirs([dir], {})).problems).toEqual([]);
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'reads no further than the limit, whatever a file claims: an endless device, a pipe with no writer',
+    async () => {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'small.yaml'), 'name: small\ndescription: d\nrequest: { url: "https://example.com" }\n');
+      symlinkSync('/dev/zero', join(dir, 'zero.yaml')); // size 0, endless
+      execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
+      symlinkSync(join(dir, 'pipe.yaml'), join(dir, 'piped.yaml'));
+      const loaded = await loadCapabilityDirs([dir], {}, { maxFileBytes: 4096 });
+      expect(loaded.groups.flatMap((g) => g.tools.map((t) => t.name))).toEqual(['small']);
+      const problems = loaded.problems.map(formatCapabilityProblem);
+      expect(problems).toContainEqual(
+        expect.stringMatching(/zero\.yaml: \(top level\): the file is over limits\.max_file_bytes \(4096 bytes\)/),
+      );
+      expect(problems.some((p) => p.includes('piped.yaml'))).toBe(true);
+    },
+  );
 
   it('registers auth values for redaction: an error body that echoes the token comes back «redacted:NAME»', async () => {
     const SECRET = 'echoed-secret-Tok3n-987';

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { getAt, lazyLocator, type Locate, parseLocated, readMappingQuickly } from '../config/yaml-text.js';
 import { join, resolve } from 'node:path';
 import type { ToolAnnotations } from '@modelcontextprotocol/client';
@@ -17,6 +17,7 @@ import {
   propertiesOf,
 } from './schema.js';
 import { argumentsIn, parseTemplate, stringsIn } from './template.js';
+import { readBounded } from '../config/read-bounded.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../config/schema.js';
 
 /** One tool, normalized: file-level values merged in, defaults applied. */
@@ -214,13 +215,14 @@ export type ParsedCapabilityFile =
 export async function parseCapabilityFile(file: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): Promise<ParsedCapabilityFile> {
   let text: string;
   try {
-    const { size } = await stat(file);
-    if (size > maxFileBytes) {
+    // Read no further than the limit: a file's size can lie (a pipe, a device, a file still growing).
+    const bytes = await readBounded(file, maxFileBytes);
+    if (bytes === 'too large') {
       return {
-        problems: [{ file, path: '', message: `the file is ${size} bytes, over limits.max_file_bytes (${maxFileBytes}); it was skipped` }],
+        problems: [{ file, path: '', message: `the file is over limits.max_file_bytes (${maxFileBytes} bytes); it was skipped` }],
       };
     }
-    text = await readFile(file, 'utf8');
+    text = bytes.toString('utf8');
   } catch (error) {
     return { problems: [{ file, path: '', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }] };
   }

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { readBounded } from './read-bounded.js';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { suggest } from '../search/suggest.js';
@@ -114,7 +114,12 @@ export interface LoadOptions {
  */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const bytes = await readBounded(file, maxBytes);
+  let bytes: Buffer | 'too large';
+  try {
+    bytes = await readBounded(file, maxBytes);
+  } catch (error) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
+  }
   if (bytes === 'too large')
     throw new ConfigError(file, [
       { path: '', message: `the file is larger than ${maxBytes} bytes (limits.max_file_bytes); it was not parsed` },
@@ -131,27 +136,6 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 /** The config alone; see loadConfig. */
 export async function loadConfigFile(file: string, env?: NodeJS.ProcessEnv): Promise<GatewayConfig> {
   return (await loadConfig(file, { env })).config;
-}
-
-async function readBounded(file: string, maxBytes: number): Promise<Buffer | 'too large'> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(file, 'r');
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.alloc(Math.min(64 * 1024, maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) return Buffer.concat(chunks, total);
-      chunks.push(chunk.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > maxBytes) return 'too large';
-    }
-  } catch (error) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
-  } finally {
-    await handle?.close();
-  }
 }
 
 function describeIssue(issue: z.core.$ZodIssue, value: unknown, locate: Locate): ConfigProblem[] {
