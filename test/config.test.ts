@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../src/config/command-line.js';
 import { parseDocument } from 'yaml';
 import { ConfigError, loadConfig, parseConfig, readConfig } from '../src/config/load.js';
+import { readBounded } from '../src/config/read-bounded.js';
 import { readYamlQuickly, UNREADABLE } from '../src/config/yaml-text.js';
 import { runCli } from './helpers.js';
 
@@ -302,5 +304,23 @@ describe('mcp-gateway validate', () => {
     const run = await runCli(['--config', file]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('server.port');
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('reading gateway.yaml from a pipe', () => {
+  it('waits for a slow writer (as `--config <(envsubst < gateway.yaml)` is), and reads an unwritten pipe as empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-pipe-'));
+    const fifo = join(dir, 'gateway.yaml');
+    execFileSync('mkfifo', [fifo]);
+    // The writer opens the pipe and writes only after a while.
+    const writer = spawn('sh', ['-c', `exec 3>"${fifo}"; sleep 0.4; printf 'limits: { max_sessions: 7 }\\n' >&3`]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const loaded = await loadConfig(fifo);
+      expect(loaded.config.limits.max_sessions).toBe(7);
+    } finally {
+      writer.kill();
+    }
+    expect((await readBounded(fifo, 1024)).toString()).toBe('');
   });
 });
