@@ -17,7 +17,25 @@ export type Segment =
   | { kind: 'env'; name: string; fallback?: string }
   | { kind: 'arg'; name: string; reserved: boolean; explode: boolean };
 
-export function parseTemplate(template: string): Segment[] {
+/**
+ * Templates come from capability files, so there are few of them, and each call renders the same ones
+ * again: parsed once. Bounded in case a caller passes ever-new strings (the map is dropped when full).
+ */
+const parsed = new Map<string, readonly Segment[]>();
+const PARSED_MAX = 2_000;
+
+/** A template's segments (shared: do not modify). */
+export function parseTemplate(template: string): readonly Segment[] {
+  let segments = parsed.get(template);
+  if (!segments) {
+    segments = parseOnce(template);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(template, segments);
+  }
+  return segments;
+}
+
+function parseOnce(template: string): Segment[] {
   const segments: Segment[] = [];
   let last = 0;
   const text = (t: string) => {
