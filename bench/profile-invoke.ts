@@ -60,7 +60,7 @@ const AREAS: Array<[string, RegExp]> = [
   ['body read (http/body)', /src\/http\/body\.ts/],
   ['sessions (http/sessions)', /src\/http\/sessions\.ts/],
   ['http app (http/app)', /src\/http\/app\.ts/],
-  ['front construction (fronts/*)', /src\/fronts\//],
+  ['fronts (server per 2026 request, tools, relay)', /src\/fronts\//],
   ['catalog view (access/view, principal)', /src\/access\/(view|principal)\.ts/],
   ['meta-tool handler (meta/*)', /src\/meta\//],
   ['pool / limiter / failsafes (sources, backends/pool)', /src\/sources\/|src\/backends\/pool\.ts/],
@@ -140,7 +140,7 @@ function sourceMapper(): (url: string, line: number, column: number) => { path: 
 
 function analyseTail(callers: Map<string, number>, ms: (us: number) => number): void {
   if (callers.size === 0) return;
-  console.log(`\nstacks through "${values.callers}" (innermost first, 8 frames):`);
+  console.log(`\nstacks through "${values.callers}" (innermost first: up to 5 frames it called, then it and 2 callers):`);
   for (const [stack, us] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${ms(us)} ms\n      ${stack}`);
 }
 
@@ -199,7 +199,7 @@ function analyse(profile: CpuProfile, top: number, calls: number): void {
     attributed.set(owner, (attributed.get(owner) ?? 0) + dt);
     const hit = values.callers ? chain.findIndex((fn) => fn.includes(values.callers!)) : -1;
     if (hit >= 0) {
-      const key = chain.slice(hit, hit + 8).join('\n      <- ');
+      const key = chain.slice(Math.max(0, hit - 5), hit + 3).join('\n      <- ');
       callers.set(key, (callers.get(key) ?? 0) + dt);
     }
   }
