@@ -338,7 +338,7 @@ async function main(): Promise<void> {
 
 main().then(
   () => {
-    if (!values.keep) removeTmpDirs();
+    removeTmpDirs(); // --keep names a folder of the caller's, never one of these
     killAll();
   },
   (error: unknown) => {
