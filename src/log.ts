@@ -2,7 +2,10 @@ import pino from 'pino';
 import { redact } from './secrets/redact.js';
 
 /**
- * Logs go to stderr as JSON lines (pino, written synchronously), so stdout stays clean for a stdio mode.
+ * Logs go to stderr as JSON lines (pino), so stdout stays clean for a stdio mode. Lines are written
+ * asynchronously: one synchronous write per audit line was the gateway's largest own cost per call
+ * (bench/profile-invoke.ts). A line waits only while an earlier write is in flight, and whatever waits
+ * is written out when the process exits (pino.destination's exit hook flushes synchronously).
  * Every line passes through redact() on its way out: a registered secret is replaced by «redacted:NAME»
  * whatever field, message or error text carries it.
  */
@@ -15,7 +18,7 @@ export interface LogDestination {
   write(line: string): unknown;
 }
 
-export function createLogger(level: LogLevel = 'info', destination: LogDestination = pino.destination({ fd: 2, sync: true })): Logger {
+export function createLogger(level: LogLevel = 'info', destination: LogDestination = pino.destination({ fd: 2, sync: false })): Logger {
   return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, redacting(destination));
 }
 
