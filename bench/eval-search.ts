@@ -122,9 +122,9 @@ function realTools(dir: URL): ToolDoc[] {
 /** The real-tools servers LiveMCPBench does not also have: with its 527 tools, the 590-tool pool. */
 const POOL_EXTRA = ['brave-search', 'everything', 'github', 'google-maps', 'postgres', 'slack'];
 
-/** bench/data/pool-requests.jsonl: hand-written requests over the 590-tool pool (see bench/data/README.md). */
-function poolQueries(): Query[] {
-  const url = new URL('./data/pool-requests.jsonl', import.meta.url);
+/** bench/data/pool-*.jsonl: hand-written requests over the 590-tool pool (see bench/data/README.md). */
+function poolQueries(file: string): Query[] {
+  const url = new URL(`./data/${file}`, import.meta.url);
   if (!existsSync(url)) return [];
   return readFileSync(url, 'utf8')
     .split('\n')
@@ -138,7 +138,7 @@ function poolQueries(): Query[] {
 /** bench/data/queries-{a,b,c}.jsonl: {"id": "metatool/single-0", "queries": [...]} per line. */
 function modelQueries(): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const file of ['queries-a.jsonl', 'queries-b.jsonl', 'queries-c.jsonl']) {
+  for (const file of ['queries-a.jsonl', 'queries-b.jsonl', 'queries-c.jsonl', 'queries-d.jsonl']) {
     const url = new URL(`./data/${file}`, import.meta.url);
     if (!existsSync(url)) continue;
     for (const line of readFileSync(url, 'utf8').split('\n')) {
@@ -178,15 +178,22 @@ export function loadDatasets(): Dataset[] {
   const model = modelQueries();
   const byId = (q: Query) => q.id ?? '';
   const poolTools = [...liveTools, ...realTools(real).filter((t) => POOL_EXTRA.includes(t.server))];
-  const pool = withModel(poolQueries(), 'pool/', model, byId);
-  const poolSets: Dataset[] =
-    pool.length === 0
-      ? []
-      : [
-          { name: '590 real tools, hand-written', tools: poolTools, queries: pool },
-          { name: '590 real tools: well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'common') },
-          { name: '590 real tools: less well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'niche') },
-        ];
+  const pool = withModel(poolQueries('pool-requests.jsonl'), 'pool/', model, byId);
+  const validation = withModel(poolQueries('pool-validation.jsonl'), 'pool/', model, byId);
+  const poolSets: Dataset[] = [];
+  if (pool.length > 0)
+    poolSets.push(
+      { name: '590 real tools, hand-written', tools: poolTools, queries: pool },
+      { name: '590 real tools: well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'common') },
+      { name: '590 real tools: less well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'niche') },
+    );
+  // Written after the ranking was tuned on the set above, by other sessions: what the tuning is worth elsewhere.
+  if (validation.length > 0)
+    poolSets.push(
+      { name: '590 real tools, validation', tools: poolTools, queries: validation },
+      { name: '590 validation: well-known tools', tools: poolTools, queries: validation.filter((q) => q.type === 'common') },
+      { name: '590 validation: less well-known tools', tools: poolTools, queries: validation.filter((q) => q.type === 'niche') },
+    );
   return [
     ...poolSets,
     { name: 'LiveMCPBench tasks', tools: liveTools, queries: withModel(live.queries, 'livemcpbench/', model, byId) },
