@@ -151,14 +151,7 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
       logger.error({ problems: loaded.problems }, 'capability reload rejected; the running config is kept');
       return { ok: false, problems: loaded.problems };
     }
-    if (
-      next.config.server.watch !== config.server.watch ||
-      JSON.stringify(next.config.capability_dirs) !== JSON.stringify(config.capability_dirs)
-    ) {
-      logger.warn(
-        'server.watch and the watched capability_dirs take effect on restart (new folders are loaded now, watched after a restart)',
-      );
-    }
+    if (next.config.server.watch !== config.server.watch) logger.warn('server.watch takes effect on restart');
     if (JSON.stringify(next.config.search) !== JSON.stringify(config.search)) logger.warn('search takes effect on restart');
     registerConfigSecrets(next.secrets);
     const previous = config;

@@ -1,6 +1,6 @@
 import type { Server } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { watchPaths } from './config/watch.js';
+import { followReloads, watchPaths } from './config/watch.js';
 import { notifyListChanged } from './fronts/front.js';
 import type { Gateway } from './gateway.js';
 
@@ -55,6 +55,7 @@ export async function serveOverStdio(gateway: Gateway, newServer: () => Server, 
           () => void gateway.reload().catch((error) => logger.error({ err: String(error) }, 'reload failed')),
         )
       : undefined;
+  if (options.configFile) followReloads(watcher, options.configFile, gateway.events, () => gateway.config().capability_dirs);
 
   const reason = await new Promise<StdioEnd>((resolve) => {
     process.stdin.once('end', () => resolve('stdin closed'));

@@ -20,6 +20,8 @@ const yaml = (backends: Record<string, string[]>, extra = '') =>
     .join('')}`;
 
 let gateway: RunningGateway | undefined;
+/** Reloads the running gateway has applied (from its event bus). */
+let reloads = 0;
 let client: FrontClient | undefined;
 afterEach(async () => {
   await client?.close();
@@ -33,6 +35,10 @@ async function start(text: string) {
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, text);
   gateway = await startGateway(await loadConfigFile(file), { configFile: file });
+  reloads = 0;
+  gateway.events.on('reload', ({ ok }) => {
+    if (ok) reloads++;
+  });
   client = await connectClient('v2-2025', gateway.url);
   return { dir, file };
 }
@@ -127,5 +133,26 @@ describe('hot reload', () => {
       tool: 'service_status',
     });
     void file;
+  });
+
+  it('watches a capability folder that a reload added: a file written there later is picked up', async () => {
+    const { dir, file } = await start(yaml({ one: [] }));
+    const extra = join(dir, 'more-capabilities');
+    mkdirSync(extra);
+    writeFileSync(file, `${yaml({ one: [] })}capability_dirs: [${JSON.stringify(extra)}]\n`);
+    await eventually(() => reloads > 0, 'the watcher applies the config edit', 100);
+    writeFileSync(
+      join(extra, 'llama.yaml'),
+      'name: llama_census\ndescription: Count the llamas in the paddock\nrequest:\n  method: GET\n  url: http://127.0.0.1:9/llamas\n',
+    );
+    await eventually(
+      async () => {
+        const search = await client!.call('search_tools', { query: 'llama census' });
+        const first = (search.structuredContent?.results as Array<{ tool: string }> | undefined)?.[0];
+        return first?.tool === 'llama_census';
+      },
+      'the new folder is watched: its new file becomes a tool without a restart',
+      100,
+    );
   });
 });

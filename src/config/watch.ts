@@ -1,20 +1,48 @@
 import { watch } from 'chokidar';
 
+export interface PathWatcher {
+  /** Watch exactly these paths from now on (a reload may list other capability folders). */
+  update(paths: string[]): void;
+  close(): Promise<void>;
+}
+
 /**
  * Calls `onChange` once a burst of file events has settled (editors write in several steps).
  * Watches files and folders (recursively); a folder that does not exist yet is picked up when created.
  */
-export function watchPaths(paths: string[], onChange: () => void, debounceMs = 500): { close(): Promise<void> } {
+export function watchPaths(paths: string[], onChange: () => void, debounceMs = 500): PathWatcher {
   let timer: NodeJS.Timeout | undefined;
+  let watched = new Set(paths);
   const watcher = watch(paths, { ignoreInitial: true, atomic: true });
   watcher.on('all', () => {
     clearTimeout(timer);
     timer = setTimeout(onChange, debounceMs);
   });
   return {
+    update: (next) => {
+      const wanted = new Set(next);
+      const added = [...wanted].filter((p) => !watched.has(p));
+      const removed = [...watched].filter((p) => !wanted.has(p));
+      if (added.length > 0) watcher.add(added);
+      if (removed.length > 0) watcher.unwatch(removed);
+      watched = wanted;
+    },
     close: async () => {
       clearTimeout(timer);
       await watcher.close();
     },
   };
+}
+
+/** Keep a watcher on the config file and the capability folders the config now lists, after each reload. */
+export function followReloads(
+  watcher: PathWatcher | undefined,
+  configFile: string,
+  events: { on(name: 'reload', listener: (e: { ok: boolean }) => void): () => void },
+  capabilityDirs: () => string[],
+): void {
+  if (!watcher) return;
+  events.on('reload', ({ ok }) => {
+    if (ok) watcher.update([configFile, ...capabilityDirs()]);
+  });
 }
