@@ -1,8 +1,7 @@
-import { isJsonContentType } from '@modelcontextprotocol/server';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { Logger } from '../log.js';
 import { type GatewayEnv, logDenied } from './auth.js';
-import { type BodyLimits, closeAfterResponse, type NodeBindings, readBody } from './body.js';
+import { type BodyLimits, readJsonBody } from './body.js';
 
 export interface AdminDeps {
   /** Present when the gateway knows its config file. */
@@ -23,25 +22,15 @@ export function registerAdmin(app: Hono<GatewayEnv>, { reload, bodyLimits, logge
     const refused = refuseNonAdmin(c, logger);
     if (refused) return refused;
     if (c.req.method !== 'POST') return next();
-    if (!isJsonContentType(c.req.header('content-type'))) return c.json({ ok: false, error: 'Content-Type must be application/json' }, 415);
-    const node = c.env as NodeBindings | undefined;
-    const body = await readBody(c.req.raw, node?.incoming ? node : undefined, bodyLimits());
-    if (body.kind === 'too-large') {
-      closeAfterResponse(node);
-      c.header('Connection', 'close');
-      return c.json({ ok: false, error: 'request body too large' }, 413);
-    }
-    if (body.kind === 'timeout' || body.kind === 'aborted') {
-      closeAfterResponse(node);
-      c.header('Connection', 'close');
-      return c.json({ ok: false, error: 'request body not received in time' }, 408);
-    }
-    if (body.text.trim() !== '') {
-      try {
-        JSON.parse(body.text);
-      } catch {
-        return c.json({ ok: false, error: 'the request body is not valid JSON' }, 400);
-      }
+    const body = await readJsonBody(c, bodyLimits(), { allowEmpty: true });
+    if (!body.ok) {
+      const error = {
+        'not-json-content': 'Content-Type must be application/json',
+        'too-large': 'request body too large',
+        timeout: 'request body not received in time',
+        'invalid-json': 'the request body is not valid JSON',
+      }[body.refusal];
+      return c.json({ ok: false, error }, body.status);
     }
     return next();
   });

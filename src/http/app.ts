@@ -2,7 +2,6 @@ import {
   type AuthInfo,
   createMcpHandler,
   isInitializeRequest,
-  isJsonContentType,
   isLegacyRequest,
   legacyStatelessFallback,
   type Server,
@@ -16,7 +15,7 @@ import type { ListKind } from '../sources/source.js';
 import type { Logger } from '../log.js';
 import { registerAdmin } from './admin.js';
 import { type GatewayEnv, logDenied, requireAuth } from './auth.js';
-import { type BodyLimits, closeAfterResponse, type NodeBindings, readBody } from './body.js';
+import { type BodyLimits, readJsonBody } from './body.js';
 import { OriginPolicy } from './origin.js';
 import { SessionStore } from './sessions.js';
 import { notifyListChanged } from '../fronts/front.js';
@@ -130,33 +129,19 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   app.use('/mcp/*', async (c, next) => {
     if (c.req.method !== 'POST') return next();
     // Only JSON bodies are read, under the size and time limits; anything else is refused unread.
-    if (!isJsonContentType(c.req.header('content-type'))) {
-      const node = c.env as NodeBindings | undefined;
-      closeAfterResponse(node?.incoming ? node : undefined);
-      c.header('Connection', 'close');
-      return c.json(rpcError(-32000, 'Unsupported Media Type: Content-Type must be application/json'), 415);
+    const body = await readJsonBody(c, bodyLimits());
+    if (!body.ok) {
+      const { limits } = config();
+      const message = {
+        'not-json-content': [-32000, 'Unsupported Media Type: Content-Type must be application/json'],
+        'too-large': [-32000, `Payload Too Large: Request body must not exceed ${limits.max_body_bytes} bytes`],
+        timeout: [-32000, `Request Timeout: the body did not arrive within ${limits.body_timeout_ms} ms`],
+        'invalid-json': [-32700, 'Parse error: the request body is not valid JSON'],
+      } as const;
+      const [code, text] = message[body.refusal];
+      return c.json(rpcError(code, text), body.status);
     }
-    const node = c.env as NodeBindings | undefined;
-    const bindings = node?.incoming ? node : undefined;
-    const body = await readBody(c.req.raw, bindings, bodyLimits());
-    switch (body.kind) {
-      case 'ok':
-        break;
-      case 'too-large':
-        closeAfterResponse(bindings);
-        c.header('Connection', 'close');
-        return c.json(rpcError(-32000, `Payload Too Large: Request body must not exceed ${config().limits.max_body_bytes} bytes`), 413);
-      case 'timeout':
-      case 'aborted':
-        closeAfterResponse(bindings);
-        c.header('Connection', 'close');
-        return c.json(rpcError(-32000, `Request Timeout: the body did not arrive within ${config().limits.body_timeout_ms} ms`), 408);
-    }
-    try {
-      c.set('parsedBody', JSON.parse(body.text) as unknown);
-    } catch {
-      return c.json(rpcError(-32700, 'Parse error: the request body is not valid JSON'), 400);
-    }
+    c.set('parsedBody', body.value);
     return next();
   });
 

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isJsonContentType } from '@modelcontextprotocol/server';
+import type { Context } from 'hono';
 
 export type BodyResult =
   | { kind: 'ok'; text: string }
@@ -93,4 +95,37 @@ export function closeAfterResponse(node: NodeBindings | undefined): void {
   const close = () => incoming.socket?.destroy();
   if (outgoing.writableFinished) close();
   else outgoing.once('finish', close).once('close', close);
+}
+
+/** Why a JSON POST was refused: each front words its answer in its own protocol (JSON-RPC, admin JSON). */
+export type JsonBodyRefusal = 'not-json-content' | 'too-large' | 'timeout' | 'invalid-json';
+
+/**
+ * Read a POST's JSON body for /mcp and /admin alike: a Content-Type other than JSON is refused unread,
+ * the body is read within its limits, and it must parse (an empty body is `undefined` when allowed).
+ * When the body was not read to its end, the connection is closed after the answer (it cannot carry
+ * another request). Returns the parsed value, or the refusal and the status to answer with.
+ */
+export async function readJsonBody(
+  c: Context,
+  limits: BodyLimits,
+  options: { allowEmpty?: boolean } = {},
+): Promise<{ ok: true; value: unknown } | { ok: false; refusal: JsonBodyRefusal; status: 400 | 408 | 413 | 415 }> {
+  const node = c.env as NodeBindings | undefined;
+  const bindings = node?.incoming ? node : undefined;
+  const unread = (refusal: JsonBodyRefusal, status: 408 | 413 | 415) => {
+    closeAfterResponse(bindings);
+    c.header('Connection', 'close');
+    return { ok: false as const, refusal, status };
+  };
+  if (!isJsonContentType(c.req.header('content-type'))) return unread('not-json-content', 415);
+  const body = await readBody(c.req.raw, bindings, limits);
+  if (body.kind === 'too-large') return unread('too-large', 413);
+  if (body.kind === 'timeout' || body.kind === 'aborted') return unread('timeout', 408);
+  if (options.allowEmpty && body.text.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(body.text) as unknown };
+  } catch {
+    return { ok: false, refusal: 'invalid-json', status: 400 };
+  }
 }
