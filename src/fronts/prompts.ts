@@ -22,21 +22,15 @@ export function registerPrompts(server: Server, request: () => FrontRequest): vo
   server.setRequestHandler('prompts/get', async (get, ctx) => {
     const front = request();
     const target = resolvePrompt(front, get.params.name);
-    return front.core.conversations.run(
-      server,
-      ctx,
-      front.view.principal.name,
-      async (options) => {
-        try {
-          const result = await target.source.getPrompt!(target.name, get.params.arguments, options);
-          front.core.seen.record(target.source.name, result);
-          return result;
-        } catch (error) {
-          throw passOn(error);
-        }
-      },
-      !front.scope.aggregate,
-    );
+    return front.relay(ctx, async (options) => {
+      try {
+        const result = await target.source.getPrompt!(target.name, get.params.arguments, options);
+        front.core.seen.record(target.source.name, result);
+        return result;
+      } catch (error) {
+        throw passOn(error);
+      }
+    });
   });
 
   server.setRequestHandler('completion/complete', async (complete) => {

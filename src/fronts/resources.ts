@@ -50,19 +50,13 @@ export function registerResources(server: Server, request: () => FrontRequest, s
     const target = resolveUri(front, read.params.uri);
     const source = target.source;
     if (!source.readResource) throw notFound(read.params.uri);
-    return front.core.conversations.run(
-      server,
-      ctx,
-      front.view.principal.name,
-      async (options) => {
-        try {
-          return await source.readResource!(target.uri, options);
-        } catch (error) {
-          throw passOn(error);
-        }
-      },
-      !front.scope.aggregate,
-    );
+    return front.relay(ctx, async (options) => {
+      try {
+        return await source.readResource!(target.uri, options);
+      } catch (error) {
+        throw passOn(error);
+      }
+    });
   });
 
   server.setRequestHandler('resources/subscribe', async (subscribe) => {

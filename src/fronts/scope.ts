@@ -8,6 +8,7 @@ import type { MetaCall } from '../meta/handlers.js';
 import type { EventBus } from '../observe/events.js';
 import type { ToolIndex } from '../search/rank.js';
 import type { SeenUris } from './links.js';
+import type { CallOptions } from '../sources/source.js';
 import type { Conversations } from './relay.js';
 
 /** What every front shares: the gateway core. Functions are read per request, so a reload applies at once. */
@@ -80,6 +81,14 @@ export class FrontRequest {
   ) {
     this.scope = resolveScope(spec, core.config());
     this.view = new CatalogView(core.pool, core.index, narrowed(principal, this.scope.allow));
+  }
+
+  /**
+   * One call forwarded to a backend on behalf of this request's client: the backend's own requests
+   * (sampling, elicitation, roots) and logs reach this client, and only this principal may continue it.
+   */
+  relay<R>(ctx: ServerContext, call: (options: CallOptions) => Promise<R>) {
+    return this.core.conversations.run(this.server, ctx, this.view.principal.name, call, !this.scope.aggregate);
   }
 
   /** The MetaCall that invoke and the other meta-tools run with. */

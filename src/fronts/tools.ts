@@ -56,24 +56,17 @@ async function forward(
   args: Record<string, unknown> | undefined,
   metaName?: string,
 ) {
-  const { core } = front;
-  return core.conversations.run(
-    front.server,
-    ctx,
-    front.view.principal.name,
-    async (options) => {
-      const call = front.metaCall(ctx, options);
-      const result: CallToolResult = metaName
-        ? await runMetaTool('invoke', metaName, { server, tool, ...(args === undefined ? {} : { arguments: args }) }, call)
-        : await invoke(call, { server, tool, arguments: args });
-      if (!result.isError) core.seen.record(server, result);
-      // A passthrough's backend refused the client's round: the client gets the backend's JSON-RPC error.
-      const refused = options.relay?.rounds?.refused;
-      if (result.isError && refused) throw new ProtocolError(refused.code, redact(refused.message), refused.data);
-      return result;
-    },
-    !front.scope.aggregate,
-  );
+  return front.relay(ctx, async (options) => {
+    const call = front.metaCall(ctx, options);
+    const result: CallToolResult = metaName
+      ? await runMetaTool('invoke', metaName, { server, tool, ...(args === undefined ? {} : { arguments: args }) }, call)
+      : await invoke(call, { server, tool, arguments: args });
+    if (!result.isError) front.core.seen.record(server, result);
+    // A passthrough's backend refused the client's round: the client gets the backend's JSON-RPC error.
+    const refused = options.relay?.rounds?.refused;
+    if (result.isError && refused) throw new ProtocolError(refused.code, redact(refused.message), refused.data);
+    return result;
+  });
 }
 
 async function passthroughTools(front: FrontRequest): Promise<readonly Tool[]> {
