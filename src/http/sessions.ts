@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  isJSONRPCRequest,
-  type RequestId,
-  type Server,
-  WebStandardStreamableHTTPServerTransport,
-} from '@modelcontextprotocol/server';
+import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, type Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import type { Principal } from '../access/principal.js';
-import { cancelOnDisconnect } from './disconnect.js';
+import { cancelOnDisconnect, cancelRequests, requestIds } from './disconnect.js';
 import { BoundedEventStore } from './event-store.js';
 import { answeredId, isPriming, PrimingTurns, ResumeGrace } from './resume.js';
 
@@ -96,14 +90,13 @@ export class SessionStore {
     const ids = requestIds(parsedBody);
     const version = request.headers.get('mcp-protocol-version') ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
     if (ids.length === 0 || version < '2025-11-25') {
-      cancelOnDisconnect(request, parsedBody, session.transport);
+      cancelOnDisconnect(request.signal, session.transport, ids);
       return session.transport.handleRequest(request, { parsedBody });
     }
     const { response, streamId } = await session.primings.run(() => session.transport.handleRequest(request, { parsedBody }));
     if (streamId) session.grace.watch(request.signal, streamId, ids);
     // Not resumable after all: cancel as soon as it drops (for a refusal nothing ran, and this is a no-op).
-    else if (request.signal.aborted) cancelRequests(session, ids);
-    else request.signal.addEventListener('abort', () => cancelRequests(session, ids), { once: true });
+    else cancelOnDisconnect(request.signal, session.transport, ids);
     return response;
   }
 
@@ -111,7 +104,10 @@ export class SessionStore {
   async open(principal: Principal, request: Request, parsedBody: unknown, route = ''): Promise<Response> {
     const session = { owner: principal.name, principal, route, lastSeen: Date.now() } as Session;
     session.server = this.newServer(route, () => session.principal);
-    session.grace = new ResumeGrace((ids) => cancelRequests(session, ids), RESUME_GRACE_MS);
+    session.grace = new ResumeGrace(
+      (ids) => cancelRequests(session.transport, ids, 'the client disconnected and did not resume'),
+      RESUME_GRACE_MS,
+    );
     session.primings = new PrimingTurns();
     session.events = new BoundedEventStore(EVENT_LIMITS, (streamId, message) => {
       if (isPriming(message)) return session.primings.stored(streamId);
@@ -199,21 +195,5 @@ export class SessionStore {
       this.drop(id, session);
       this.onEvicted({ owner: session.owner, why: 'idle' });
     }
-  }
-}
-
-function requestIds(body: unknown): RequestId[] {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.filter((m) => isJSONRPCRequest(m)).map((m) => m.id);
-}
-
-/** What the client would have sent had it cancelled: the SDK aborts the handlers, `invoke` cancels the backend call. */
-function cancelRequests(session: Session, ids: RequestId[]): void {
-  for (const requestId of ids) {
-    session.transport.onmessage?.({
-      jsonrpc: '2.0',
-      method: 'notifications/cancelled',
-      params: { requestId, reason: 'the client disconnected and did not resume' },
-    });
   }
 }
