@@ -1,4 +1,5 @@
 import type { Tool } from '@modelcontextprotocol/client';
+import { FairLimiter } from '../sources/limiter.js';
 import { BackendUnavailableError, type SourceState, type ToolSource } from '../sources/source.js';
 
 export type CatalogEntry = { source: ToolSource; tools: readonly Tool[] } | { source: ToolSource; error: string; state: SourceState };
@@ -17,15 +18,18 @@ export const QUEUED_TO_START = 'queued to start (other backends are starting)';
  */
 export class CatalogFetcher {
   private readonly pending = new Map<ToolSource, Promise<readonly Tool[]>>();
+  /** Sources waiting for a start slot (for "queued to start"). */
   private readonly queued = new Set<ToolSource>();
-  private readonly waiting: Array<() => void> = [];
-  private running = 0;
+  private readonly slots: FairLimiter;
 
   constructor(
-    private readonly concurrency: number,
+    concurrency: number,
     /** False once a reload removed or replaced the source. */
     private readonly isCurrent: (source: ToolSource) => boolean,
-  ) {}
+  ) {
+    // Starts wait as long as it takes: every caller shares them, and each caller's own wait is bounded.
+    this.slots = new FairLimiter({ maxConcurrent: concurrency, maxQueue: Number.POSITIVE_INFINITY, maxWaitMs: 0 });
+  }
 
   async fetch(sources: readonly ToolSource[], waitMs?: number): Promise<CatalogEntry[]> {
     let timer: NodeJS.Timeout | undefined;
@@ -60,22 +64,14 @@ export class CatalogFetcher {
     return started;
   }
 
-  private async inSlot(source: ToolSource): Promise<readonly Tool[]> {
-    if (this.running < this.concurrency) this.running++;
-    else {
-      this.queued.add(source);
-      await new Promise<void>((resolve) => this.waiting.push(resolve)); // the finishing start hands its slot over
+  private inSlot(source: ToolSource): Promise<readonly Tool[]> {
+    this.queued.add(source);
+    return this.slots.run(() => {
       this.queued.delete(source);
-    }
-    try {
       // A reload may have removed it while it waited: a retired source is never started again.
-      if (!this.isCurrent(source)) throw new BackendUnavailableError(source.name, 'removed from the configuration');
-      return await source.listTools();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
+      if (!this.isCurrent(source)) return Promise.reject(new BackendUnavailableError(source.name, 'removed from the configuration'));
+      return source.listTools();
+    });
   }
 }
 
