@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CatalogFetcher, QUEUED_TO_START, STILL_STARTING } from '../src/backends/catalog.js';
 import { BackendPool, type CatalogEntry } from '../src/backends/pool.js';
+import type { ToolSource } from '../src/sources/source.js';
 import { parseConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
 import { eventually, fixtureBackend, repoRoot } from './helpers.js';
@@ -95,5 +97,58 @@ describe('catalog and a backend that fails to start', () => {
     }
     expect(spawns('broken')).toHaveLength(started);
     expect(started).toBe(2);
+  });
+});
+
+describe('CatalogFetcher start slots', () => {
+  /** A source whose first listing waits until `release()`: the shape of a slow start, no process needed. */
+  function slowSource(name: string) {
+    let release!: () => void;
+    const listed = new Promise<void>((resolve) => (release = resolve));
+    let starts = 0;
+    const source = {
+      name,
+      fingerprint: name,
+      cachedTools: undefined as readonly { name: string; inputSchema: { type: 'object' } }[] | undefined,
+      busy: false,
+      status: () => ({ state: starts > 0 && !source.cachedTools ? 'starting' : 'idle' }),
+      listTools: async () => {
+        starts++;
+        await listed;
+        source.cachedTools = [{ name: `${name}_tool`, inputSchema: { type: 'object' } }];
+        return source.cachedTools;
+      },
+      callTool: async () => ({ content: [] }),
+      stop: async () => {},
+    };
+    return { source: source as unknown as ToolSource, release, starts: () => starts };
+  }
+
+  it('runs at most `concurrency` starts, names the waiting ones as queued, and hands the slot on', async () => {
+    const a = slowSource('a');
+    const b = slowSource('b');
+    const fetcher = new CatalogFetcher(1, () => true);
+    const first = await fetcher.fetch([a.source, b.source], 30);
+    expect(first.map((e) => ('error' in e ? e.error : 'tools'))).toEqual([STILL_STARTING, QUEUED_TO_START]);
+    expect([a.starts(), b.starts()]).toEqual([1, 0]);
+    a.release();
+    b.release();
+    const done = await fetcher.fetch([a.source, b.source]);
+    expect(done.map((e) => ('tools' in e ? e.tools.map((t) => t.name) : e.error))).toEqual([['a_tool'], ['b_tool']]);
+    expect([a.starts(), b.starts()]).toEqual([1, 1]);
+  });
+
+  it('never starts a source that a reload removed while it waited for a slot', async () => {
+    const a = slowSource('a');
+    const b = slowSource('b');
+    let current = true;
+    const fetcher = new CatalogFetcher(1, (source) => source === a.source || current);
+    const waiting = fetcher.fetch([a.source, b.source]);
+    current = false;
+    a.release();
+    b.release();
+    const [, removed] = await waiting;
+    expect(removed).toMatchObject({ error: 'removed from the configuration' });
+    expect(b.starts()).toBe(0);
   });
 });
