@@ -47,12 +47,13 @@ export interface Gateway {
   newMetaServer(principal: () => Principal): Server;
   /** Any front: /mcp (meta), /mcp/{backend} (passthrough), /mcp/v/{name} (endpoint). See fronts/front.ts. */
   newFront(spec: FrontSpec, principal: () => Principal): Server;
-  /** A backend's tool, resource or prompt list changed: live front servers should send list_changed. */
+  /**
+   * A tool, resource or prompt list changed (a backend's, or the gateway's own meta-tools after a reload):
+   * live front servers should send list_changed.
+   */
   onListChanged(listener: (kind: ListKind) => Promise<void>): void;
   /** A subscribed resource changed (2026 listeners; 2025 sessions and stdio are told by the fronts themselves). */
   onResourceUpdated(listener: (uri: string) => void): void;
-  /** Called after a reload changed the meta-tool definitions (clients should get list_changed). */
-  onDefinitionsChanged(listener: () => Promise<void>): void;
   /** Re-read the config file and capability folders and apply them; the running config stays on any problem. */
   reload(): Promise<ReloadResult>;
   /** Stop every backend and helper. Callers drain in-flight calls first (pool.drain). */
@@ -93,7 +94,6 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
   pool.apply(config.backends, capabilities.sources);
 
   let definitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
-  const definitionListeners: Array<() => Promise<void>> = [];
   const events = new EventBus();
   const audit = new AuditLog(logger, events);
   // Kept across reloads: its windows are keyed by principal name, and each check reads the current limit.
@@ -160,7 +160,8 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     const nextDefinitions = metaToolDefinitions(config.meta_mcp.tool_prefix, pool.names());
     const surfaceChanged = JSON.stringify([previous.surface, previous.endpoints]) !== JSON.stringify([config.surface, config.endpoints]);
     if (JSON.stringify(nextDefinitions) !== JSON.stringify(definitions)) definitions = nextDefinitions;
-    if (definitions === nextDefinitions || surfaceChanged) await Promise.allSettled(definitionListeners.map((listener) => listener()));
+    // The meta-tools' definitions name the servers; an endpoint's surface lists backend tools.
+    if (definitions === nextDefinitions || surfaceChanged) await Promise.allSettled(listListeners.map((listener) => listener('tools')));
     logger.info(changes, 'config reloaded');
     return { ok: true, ...changes };
   }
@@ -176,7 +177,6 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     newFront,
     onListChanged: (listener) => void listListeners.push(listener),
     onResourceUpdated: (listener) => void updateListeners.push(listener),
-    onDefinitionsChanged: (listener) => void definitionListeners.push(listener),
     reload,
     close: async () => {
       await pool.close();

@@ -78,7 +78,6 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     reload: options.configFile ? () => gateway.reload() : undefined,
     logger,
   });
-  gateway.onDefinitionsChanged(() => http.notifyToolsChanged());
   gateway.onListChanged((kind) => http.notifyListChanged(kind));
   gateway.onResourceUpdated((uri) => http.notifyResourceUpdated(uri));
 

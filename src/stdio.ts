@@ -41,10 +41,7 @@ export async function serveOverStdio(gateway: Gateway, newServer: () => Server, 
     },
     { onerror: (error) => logger.warn({ err: error.message }, 'stdio transport') },
   );
-  // The meta-tool definitions changed on reload, or a backend's tools, resources or prompts did.
-  gateway.onDefinitionsChanged(async () => {
-    await Promise.allSettled([...servers].map((server) => server.sendToolListChanged()));
-  });
+  // A backend's tools, resources or prompts changed, or the meta-tool definitions on reload.
   gateway.onListChanged(async (kind) => {
     await Promise.allSettled([...servers].map((server) => notifyListChanged(server, kind)));
   });

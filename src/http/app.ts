@@ -22,8 +22,6 @@ import { notifyListChanged } from '../fronts/front.js';
 
 export interface HttpApp {
   app: Hono<GatewayEnv>;
-  /** Tell connected clients that the gateway's own tool list changed (2025 sessions and 2026 listeners). */
-  notifyToolsChanged(): Promise<void>;
   /** Tell connected clients that a tool, resource or prompt list changed (2025 sessions and 2026 listeners). */
   notifyListChanged(kind: ListKind): Promise<void>;
   /** A subscribed resource changed: tell 2026 listeners (2025 sessions are told by their fronts). */
@@ -175,10 +173,6 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
 
   return {
     app,
-    notifyToolsChanged: async () => {
-      await sessions.notifyToolsChanged();
-      lanes.notify((notifier) => notifier.toolsChanged());
-    },
     notifyListChanged: async (kind) => {
       await sessions.notify((server) => notifyListChanged(server, kind));
       lanes.notify((notifier) =>

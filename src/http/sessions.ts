@@ -131,11 +131,6 @@ export class SessionStore {
     return session.transport.handleRequest(request, { parsedBody });
   }
 
-  /** Tell every live session its tool list changed. */
-  async notifyToolsChanged(): Promise<void> {
-    await this.notify((server) => server.sendToolListChanged());
-  }
-
   /** Send one notification to every live session's server. */
   async notify(send: (server: Server) => Promise<void>): Promise<void> {
     await Promise.allSettled([...this.sessions.values()].map((s) => send(s.server)));
