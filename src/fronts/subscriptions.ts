@@ -19,6 +19,9 @@ export class SubscriptionHub {
   /** `server\0uri` → the front servers subscribed, each with the URI it knows. */
   private readonly subscribers = new Map<string, Map<Server, string>>();
 
+  /** Per `server\0uri`, the operation under way: subscribes and unsubscribes of one URI run one at a time. */
+  private readonly ops = new Map<string, Promise<unknown>>();
+
   /** The subscriptions of one front server; all of them end when it closes. */
   forServer(server: Server): FrontSubscriptions {
     const mine = new Map<string, ToolSource>();
@@ -27,41 +30,64 @@ export class SubscriptionHub {
     server.onclose = () => {
       closed = true;
       previous?.();
-      for (const [key, source] of mine) void this.leave(server, source, key.slice(source.name.length + 1)).catch(() => {});
+      for (const [key, source] of mine) {
+        mine.delete(key);
+        void this.serially(key, () => this.leave(server, source, key.slice(source.name.length + 1))).catch(() => {});
+      }
     };
     return {
-      add: async (source, uri, wireUri) => {
+      add: (source, uri, wireUri) => {
         if (!source.subscribeResource || !source.canSubscribe?.())
           throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Server "${source.name}" does not support resources/subscribe`);
         const key = keyOf(source, uri);
-        const fresh = !mine.has(key);
-        if (fresh && mine.size >= MAX_SUBSCRIPTIONS_PER_SESSION)
-          throw new ProtocolError(
-            ProtocolErrorCode.InvalidRequest,
-            `This session already holds ${MAX_SUBSCRIPTIONS_PER_SESSION} resource subscriptions (the limit); unsubscribe from one first`,
-          );
-        // Counted before the backend answers, so concurrent requests cannot pass the limit together.
-        if (fresh) mine.set(key, source);
-        try {
-          let servers = this.subscribers.get(key);
-          if (!servers) {
-            await source.subscribeResource(uri, true);
-            servers = this.subscribers.get(key) ?? new Map();
-            this.subscribers.set(key, servers);
+        return this.serially(key, async () => {
+          if (closed) return;
+          const fresh = !mine.has(key);
+          if (fresh && mine.size >= MAX_SUBSCRIPTIONS_PER_SESSION)
+            throw new ProtocolError(
+              ProtocolErrorCode.InvalidRequest,
+              `This session already holds ${MAX_SUBSCRIPTIONS_PER_SESSION} resource subscriptions (the limit); unsubscribe from one first`,
+            );
+          // Counted before the backend answers, so concurrent requests for other URIs cannot pass the limit together.
+          if (fresh) mine.set(key, source);
+          try {
+            let servers = this.subscribers.get(key);
+            if (!servers) {
+              await source.subscribeResource!(uri, true);
+              servers = new Map();
+              this.subscribers.set(key, servers);
+            }
+            servers.set(server, wireUri);
+          } catch (error) {
+            if (fresh) mine.delete(key);
+            throw error;
           }
-          servers.set(server, wireUri);
-          // The session closed while the backend answered: its subscriptions were already let go.
-          if (closed) await this.leave(server, source, uri);
-        } catch (error) {
-          if (fresh) mine.delete(key);
-          throw error;
-        }
+          // The session closed while the backend answered: let this one go too.
+          if (closed) {
+            mine.delete(key);
+            await this.leave(server, source, uri);
+          }
+        });
       },
-      remove: async (source, uri) => {
-        mine.delete(keyOf(source, uri));
-        await this.leave(server, source, uri);
+      remove: (source, uri) => {
+        const key = keyOf(source, uri);
+        return this.serially(key, async () => {
+          mine.delete(key);
+          await this.leave(server, source, uri);
+        });
       },
     };
+  }
+
+  /** Run `op` after every operation already queued for `key` (whatever their outcome). */
+  private serially<T>(key: string, op: () => Promise<T>): Promise<T> {
+    const run = (this.ops.get(key) ?? Promise.resolve()).catch(() => {}).then(op);
+    const settled = run.catch(() => {});
+    this.ops.set(key, settled);
+    void settled.then(() => {
+      if (this.ops.get(key) === settled) this.ops.delete(key);
+    });
+    return run;
   }
 
   /** A backend said a resource changed: tell the front servers subscribed to it. */
