@@ -308,7 +308,7 @@ describe('mcp-gateway validate', () => {
 });
 
 describe.skipIf(process.platform === 'win32')('reading gateway.yaml from a pipe', () => {
-  it('waits for a slow writer (as `--config <(envsubst < gateway.yaml)` is), and reads an unwritten pipe as empty', async () => {
+  it('waits for a slow writer (as `--config <(envsubst < gateway.yaml)` is), and refuses a pipe nobody writes to', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-pipe-'));
     const fifo = join(dir, 'gateway.yaml');
     execFileSync('mkfifo', [fifo]);
@@ -321,6 +321,23 @@ describe.skipIf(process.platform === 'win32')('reading gateway.yaml from a pipe'
     } finally {
       writer.kill();
     }
-    expect((await readBounded(fifo, 1024)).toString()).toBe('');
+    // A pipe nobody writes to is not an empty config: it is refused once the wait is over.
+    await expect(readBounded(fifo, 1024, 100)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('reading gateway.yaml from a pipe fed on demand', () => {
+  it('waits for the writer to attach instead of reading an empty config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-pipe-'));
+    const fifo = join(dir, 'gateway.yaml');
+    execFileSync('mkfifo', [fifo]);
+    // The writer attaches only after the reader opened the pipe.
+    const writer = spawn('sh', ['-c', `sleep 0.3; printf 'limits: { max_sessions: 9 }\\n' > "${fifo}"`]);
+    try {
+      const loaded = await loadConfig(fifo);
+      expect(loaded.config.limits.max_sessions).toBe(9);
+    } finally {
+      writer.kill();
+    }
   });
 });

@@ -215,7 +215,10 @@ export type ParsedCapabilityFile =
 export async function parseCapabilityFile(file: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): Promise<ParsedCapabilityFile> {
   let text: string;
   try {
-    // Read no further than the limit: a file's size can lie (a pipe, a device, a file still growing).
+    // Only regular files (a symlink is followed): a device or a pipe is no capability, and reading one
+    // could take forever. And no further than the limit: a file can grow while it is read.
+    if (!(await stat(file)).isFile())
+      return { problems: [{ file, path: '', message: 'not a regular file (a device, a pipe, …); it was skipped' }] };
     const bytes = await readBounded(file, maxFileBytes);
     if (bytes === 'too large') {
       return {
