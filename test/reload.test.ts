@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../src/config/load.js';
 import { type RunningGateway, startGateway } from '../src/server.js';
-import { connectClient, eventually, type FrontClient, fixturePath } from './helpers.js';
+import { connectClient, eventually, type FrontClient, fixturePath, repoRoot } from './helpers.js';
 
 /** Hot reload: validated first, applied as an atomic swap, clients told, the index kept current. */
 
@@ -155,4 +156,30 @@ describe('hot reload', () => {
       100,
     );
   });
+});
+
+describe('watchPaths', () => {
+  it('after close, an update (a reload finishing during shutdown) watches nothing again: the process can exit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-watch-'));
+    mkdirSync(join(dir, 'later'));
+    // In a child process: were the folder watched again, its handle would keep the process alive.
+    const script = [
+      `import { watchPaths } from ${JSON.stringify(join(repoRoot, 'src/config/watch.ts'))};`,
+      `const w = watchPaths([${JSON.stringify(join(dir, 'gateway.yaml'))}], () => {});`,
+      'await w.close();',
+      `w.update([${JSON.stringify(join(dir, 'gateway.yaml'))}, ${JSON.stringify(join(dir, 'later'))}]);`,
+    ].join('\n');
+    const file = join(dir, 'watch-after-close.mts');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot, stdio: 'ignore' });
+    const exited = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 8_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    child.kill('SIGKILL');
+    expect(exited).toBe(true);
+  }, 15_000);
 });

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evalSearch, loadDatasets, sharedDir } from '../bench/eval-search.js';
 import { presentHit, trimDescription } from '../src/search/present.js';
-import { LexicalScorer, type RankConfig, rank, type Scorer, type ToolDoc, ToolIndex, toolDoc } from '../src/search/rank.js';
+import { fusionWeight, LexicalScorer, type RankConfig, rank, type Scorer, type ToolDoc, ToolIndex, toolDoc } from '../src/search/rank.js';
+import { SEMANTIC_FUSION } from '../src/search/semantic/setup.js';
 import { fuse } from '../src/search/scorer.js';
 import { saysDeprecated, type ToolDefinition } from '../src/search/tool-doc.js';
 import { compactSchema } from '../src/search/schema-compact.js';
@@ -389,6 +390,13 @@ describe('words across the query', () => {
     without.replaceServer('opgg', games.slice(0, 2));
     expect(without.search('league of legends champion build')[0]?.tool).toBe('tft-champion-item-build');
   });
+  it('initials are matched as the index holds them, stemmed ("amazon web services" → aws, indexed as "aw")', () => {
+    const clouds: ToolDoc[] = [
+      { server: 'other', name: 'list_buckets', description: 'List the storage buckets.' },
+      { server: 'aws', name: 'list_buckets', description: 'List the storage buckets.' },
+    ];
+    expect(rank('amazon web services list storage buckets', clouds)[0]?.server).toBe('aws');
+  });
   it('initials that spell an English word are not taken for a name ("make a photo" is not "map")', () => {
     expect(rank('make a photo', games)).toEqual([]);
   });
@@ -756,5 +764,14 @@ describe('eval harness (small subset)', () => {
       }
       expect(r.ours.r5).toBeGreaterThan(r.baseline.r5);
     }
+  });
+});
+
+describe('semantic fusion weight by query length', () => {
+  it("gives a short, tool-like query no semantic weight and a user's sentence some, counting CJK text by its characters", () => {
+    expect(fusionWeight(SEMANTIC_FUSION, 'delete an entity')).toBe(0);
+    expect(fusionWeight(SEMANTIC_FUSION, 'I want to delete an entity from the knowledge graph')).toBe(0.2);
+    expect(fusionWeight(SEMANTIC_FUSION, '删除实体')).toBe(0);
+    expect(fusionWeight(SEMANTIC_FUSION, '我想从知识图谱中删除关于某个人的所有实体和关系')).toBe(0.2);
   });
 });

@@ -13,6 +13,7 @@ export interface PathWatcher {
 export function watchPaths(paths: string[], onChange: () => void, debounceMs = 500): PathWatcher {
   let timer: NodeJS.Timeout | undefined;
   let watched = new Set(paths);
+  let closed = false;
   const watcher = watch(paths, { ignoreInitial: true, atomic: true });
   watcher.on('all', () => {
     clearTimeout(timer);
@@ -20,6 +21,8 @@ export function watchPaths(paths: string[], onChange: () => void, debounceMs = 5
   });
   return {
     update: (next) => {
+      // After close, adding paths would start watching again (and keep the process alive).
+      if (closed) return;
       const wanted = new Set(next);
       const added = [...wanted].filter((p) => !watched.has(p));
       const removed = [...watched].filter((p) => !wanted.has(p));
@@ -28,6 +31,7 @@ export function watchPaths(paths: string[], onChange: () => void, debounceMs = 5
       watched = wanted;
     },
     close: async () => {
+      closed = true;
       clearTimeout(timer);
       await watcher.close();
     },

@@ -259,12 +259,9 @@ export class LexicalScorer implements Scorer {
         // and not an English word (three letters in descriptions, or "add", "map", are too often something else).
         if (cfg.acronyms && run.every((t) => /^[a-z]+$/.test(t))) {
           const initials = run.map((t) => t[0]).join('');
-          if (
-            initials.length >= 3 &&
-            cfg.isWord?.(initials) !== true &&
-            (this.index.inField(initials, 0) || this.index.inField(initials, 5))
-          )
-            add(initials);
+          // Index words are stemmed: "aws" is indexed as "aw".
+          const term = initials.length >= 3 && cfg.isWord?.(initials) !== true ? this.analyzer.term(initials) : null;
+          if (term && (this.index.inField(term, 0) || this.index.inField(term, 5))) add(initials);
         }
       }
     }

@@ -4,13 +4,16 @@
  * tool words by accident ("staging" → git_diff_staged). Each is replaced by the kind of thing it is, which
  * is what tool descriptions speak of ("url", "file path", "email"), keeping the parts that do say what
  * the task is about: a URL's site name ("github" in github.com/…) and a file's extension ("docx", "pdf").
+ *
+ * Token by token (a whitespace-separated run, without the quotes, brackets and punctuation around it),
+ * each test anchored, so the work stays linear in the query's length.
  */
-const URL_RE = /\b(?:[a-z][a-z0-9+.-]*:\/\/|www\.)[^\s"'<>()]+/giu;
-const EMAIL_RE = /\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b/gu;
-/** ~/x, ./x, ../x, /x/y, C:\x, or a relative a/b/c with at least two slashes; a letter somewhere (not a date) */
-const PATH_RE =
-  /(?:^|(?<=[\s"'`(=:]))(?:~|\.{1,2})?(?:\/[^\s"'`()<>,;]+)+|(?:^|(?<=[\s"'`(]))[A-Za-z]:\\[^\s"'`]+|(?:^|(?<=[\s"'`(]))[\w.-]+(?:\/[\w.-]+){2,}/gu;
-const EXTENSION_RE = /\.([A-Za-z][A-Za-z0-9]{1,4})$/u;
+const URL_START = /^(?:[a-z][a-z0-9+.-]*:\/\/|www\.)/i;
+const EMAIL = /^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/u;
+/** ~/x, ./x, ../x, /x, C:\x, or a relative a/b/c with at least two slashes */
+const PATH = /^(?:~|\.{1,2})?\/\S|^[A-Za-z]:\\|^[^/\s]+\/[^/\s]+\/[^\s]/u;
+const EXTENSION = /\.([A-Za-z][A-Za-z0-9]{1,4})$/u;
+const AROUND = /^([("'`<[{]*)(.*?)([)"'`>\]},;:!?.]*)$/su;
 
 function siteName(url: string): string {
   const host = url.replace(/^[a-z][a-z0-9+.-]*:\/\//iu, '').split(/[/?#:]/u)[0] ?? '';
@@ -19,15 +22,26 @@ function siteName(url: string): string {
   return labels.length >= 2 ? labels[labels.length - 2]! : (labels[0] ?? '');
 }
 
-function fileKind(path: string): string {
-  const ext = EXTENSION_RE.exec(path.replace(/[/\\]+$/u, ''));
-  return ext ? ` file path ${ext[1]} ` : ' file path ';
+function typed(token: string): string | undefined {
+  if (URL_START.test(token)) return `url ${siteName(token)}`;
+  if (token.includes('@') && EMAIL.test(token)) return 'email';
+  // A path names letters somewhere (2024/01/02 is a date).
+  if (PATH.test(token) && /\p{L}/u.test(token)) {
+    const ext = EXTENSION.exec(token.replace(/[/\\]+$/u, ''));
+    return ext ? `file path ${ext[1]}` : 'file path';
+  }
+  return undefined;
 }
 
 export function typeEntities(query: string): string {
   if (!/[/:@\\]|www\./u.test(query)) return query;
   return query
-    .replace(URL_RE, (url) => ` url ${siteName(url)} `)
-    .replace(EMAIL_RE, ' email ')
-    .replace(PATH_RE, (path) => (/\p{L}/u.test(path) ? fileKind(path) : path));
+    .split(/(\s+)/u)
+    .map((part) => {
+      if (part === '' || /^\s/u.test(part)) return part;
+      const [, before = '', core = '', after = ''] = AROUND.exec(part) ?? [];
+      const kind = core ? typed(core) : undefined;
+      return kind ? `${before} ${kind} ${after}` : part;
+    })
+    .join('');
 }

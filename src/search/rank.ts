@@ -46,10 +46,23 @@ export interface SemanticFusion {
   shortWords?: number;
 }
 
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
+
+/** Words, as a user would count them: a CJK text, written without spaces, counts one word per two characters. */
+function wordCount(query: string): number {
+  let count = 0;
+  for (const word of query.split(/\s+/u)) {
+    if (word === '') continue;
+    const cjk = word.match(CJK)?.length ?? 0;
+    count += cjk > 0 ? Math.max(1, Math.ceil(cjk / 2)) : 1;
+  }
+  return count;
+}
+
 /** The fusion weight for one query. */
 export function fusionWeight(fusion: SemanticFusion, query: string): number {
   if (fusion.shortWeight === undefined) return fusion.weight;
-  const words = query.split(/\s+/u).filter((w) => w !== '').length;
+  const words = wordCount(query);
   return words <= (fusion.shortWords ?? 6) ? fusion.shortWeight : fusion.weight;
 }
 
