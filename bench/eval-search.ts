@@ -119,9 +119,6 @@ function realTools(dir: URL): ToolDoc[] {
   return out;
 }
 
-/** The real-tools servers LiveMCPBench does not also have: with its 527 tools, the 590-tool pool. */
-const POOL_EXTRA = ['brave-search', 'everything', 'github', 'google-maps', 'postgres', 'slack'];
-
 /** bench/data/pool-*.jsonl: hand-written requests over the 590-tool pool (see bench/data/README.md). */
 function poolQueries(file: string): Query[] {
   const url = new URL(`./data/${file}`, import.meta.url);
@@ -160,6 +157,27 @@ function withModel(queries: Query[], prefix: string, model: Map<string, string[]
   });
 }
 
+/**
+ * The sets over the 590-tool pool, from files in the repository alone (bench/data/pool-tools.json holds the
+ * pool as loadDatasets built it from ../shared), so their tests run in any checkout.
+ */
+export function loadPoolDatasets(): Dataset[] {
+  const model = modelQueries();
+  const byId = (q: Query) => q.id ?? '';
+  const poolTools = readJson<{ tools: ToolDoc[] }>(new URL('./data/pool-tools.json', import.meta.url)).tools;
+  const pool = withModel(poolQueries('pool-requests.jsonl'), 'pool/', model, byId);
+  const validation = withModel(poolQueries('pool-validation.jsonl'), 'pool/', model, byId);
+  return [
+    { name: '590 real tools, hand-written', tools: poolTools, queries: pool },
+    { name: '590 real tools: well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'common') },
+    { name: '590 real tools: less well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'niche') },
+    // Written after the ranking was tuned on the set above, by other sessions: what the tuning is worth elsewhere.
+    { name: '590 real tools, validation', tools: poolTools, queries: validation },
+    { name: '590 validation: well-known tools', tools: poolTools, queries: validation.filter((q) => q.type === 'common') },
+    { name: '590 validation: less well-known tools', tools: poolTools, queries: validation.filter((q) => q.type === 'niche') },
+  ];
+}
+
 export function loadDatasets(): Dataset[] {
   const shared = sharedDir();
   const retrieval = new URL('retrieval/', shared);
@@ -177,25 +195,8 @@ export function loadDatasets(): Dataset[] {
   const metaTools = retrievalTools(meta);
   const model = modelQueries();
   const byId = (q: Query) => q.id ?? '';
-  const poolTools = [...liveTools, ...realTools(real).filter((t) => POOL_EXTRA.includes(t.server))];
-  const pool = withModel(poolQueries('pool-requests.jsonl'), 'pool/', model, byId);
-  const validation = withModel(poolQueries('pool-validation.jsonl'), 'pool/', model, byId);
-  const poolSets: Dataset[] = [];
-  if (pool.length > 0)
-    poolSets.push(
-      { name: '590 real tools, hand-written', tools: poolTools, queries: pool },
-      { name: '590 real tools: well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'common') },
-      { name: '590 real tools: less well-known tools', tools: poolTools, queries: pool.filter((q) => q.type === 'niche') },
-    );
-  // Written after the ranking was tuned on the set above, by other sessions: what the tuning is worth elsewhere.
-  if (validation.length > 0)
-    poolSets.push(
-      { name: '590 real tools, validation', tools: poolTools, queries: validation },
-      { name: '590 validation: well-known tools', tools: poolTools, queries: validation.filter((q) => q.type === 'common') },
-      { name: '590 validation: less well-known tools', tools: poolTools, queries: validation.filter((q) => q.type === 'niche') },
-    );
   return [
-    ...poolSets,
+    ...loadPoolDatasets(),
     { name: 'LiveMCPBench tasks', tools: liveTools, queries: withModel(live.queries, 'livemcpbench/', model, byId) },
     {
       name: 'MetaTool single',
