@@ -12,6 +12,7 @@ import { metaToolDefinitions } from './meta/definitions.js';
 import { type FrontSpec, frontFactory } from './fronts/front.js';
 import { SeenUris } from './fronts/links.js';
 import { Conversations } from './fronts/relay.js';
+import { listenFollower } from './fronts/listen.js';
 import { SubscriptionHub } from './fronts/subscriptions.js';
 import { AuditLog } from './observe/audit.js';
 import { EventBus } from './observe/events.js';
@@ -52,6 +53,11 @@ export interface Gateway {
    * live front servers should send list_changed.
    */
   onListChanged(listener: (kind: ListKind) => Promise<void>): void;
+  /**
+   * A 2026 `subscriptions/listen` request on a front asks for updates of these resources: they are subscribed
+   * at their backends until `closed` aborts (the listen stream ends).
+   */
+  listen(spec: FrontSpec, principal: Principal, uris: readonly string[], closed: AbortSignal): void;
   /** A subscribed resource changed (2026 listeners; 2025 sessions and stdio are told by the fronts themselves). */
   onResourceUpdated(listener: (uri: string) => void): void;
   /** Re-read the config file and capability folders and apply them; the running config stays on any problem. */
@@ -98,7 +104,7 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
   const audit = new AuditLog(logger, events);
   // Kept across reloads: its windows are keyed by principal name, and each check reads the current limit.
   const invokeLimiter = createInvokeLimiter(() => config.cluster?.shared_rate_limits, logger);
-  const newFront = frontFactory({
+  const core = {
     pool,
     index,
     config: () => config,
@@ -109,7 +115,9 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     seen: new SeenUris(),
     conversations: new Conversations(),
     subscriptions,
-  });
+  };
+  const newFront = frontFactory(core);
+  const listen = listenFollower(core, logger);
   const newMetaServer = (principal: () => Principal) => newFront({ kind: 'meta' }, principal);
 
   // Reloads run one at a time, in the order asked: one that read an older file never applies last.
@@ -175,6 +183,7 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     audit,
     newMetaServer,
     newFront,
+    listen,
     onListChanged: (listener) => void listListeners.push(listener),
     onResourceUpdated: (listener) => void updateListeners.push(listener),
     reload,

@@ -58,6 +58,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
     port: () => boundPort,
     authenticator: currentAuthenticator,
     newFront: gateway.newFront,
+    onListen: gateway.listen,
     frontExists: (spec, principal) =>
       spec.kind === 'meta' ||
       (spec.kind === 'passthrough'

@@ -95,6 +95,34 @@ it('a session holds at most MAX_SUBSCRIPTIONS_PER_SESSION subscriptions, even on
   }
 });
 
+describe('a 2026 client listening for resource updates (subscriptions/listen)', () => {
+  it('has the listed resource subscribed at its backend while the stream is open, and gets its updates', async () => {
+    const client = new ClientV2({ name: 'listener', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const updated: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(n.params.uri));
+    await client.connect(new HttpTransportV2(new URL(gateway.url)));
+    const touch = async () =>
+      (
+        (
+          await client.callTool({
+            name: 'invoke',
+            arguments: { server: 'fixture', tool: 'touch', arguments: { uri: 'fixture://static/text' } },
+          })
+        ).content as Array<{ text?: string }>
+      )[0]?.text;
+    try {
+      expect(await touch()).toBe('not subscribed');
+      const subscription = await client.listen({ resourceSubscriptions: ['fixture://static/text', 'nowhere://x'] });
+      await eventually(async () => (await touch()) === 'updated sent', 'the backend is subscribed while the listen stream is open');
+      await eventually(() => updated.includes('fixture://static/text'), 'the update reaches the listening client');
+      await subscription.close();
+      await eventually(async () => (await touch()) === 'not subscribed', 'the backend is unsubscribed once the stream closes');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 interface SessionClient {
   call(name: string, args: Record<string, unknown>): Promise<{ content?: Array<Record<string, unknown>> }>;
   listResources(): Promise<Array<{ uri: string }>>;

@@ -9,7 +9,7 @@ import {
 import type { CatalogView } from '../access/view.js';
 import type { ToolSource } from '../sources/source.js';
 import { gatewayUri, parseGatewayUri } from './names.js';
-import type { FrontRequest } from './scope.js';
+import type { FrontLens, FrontRequest } from './scope.js';
 import { unavailable } from './tools.js';
 
 const RESOURCE_NOT_FOUND = -32002;
@@ -83,7 +83,7 @@ export interface FrontSubscriptions {
  * that lists it; else the backend whose result carried it as a link or embedded resource; else the one
  * visible backend with a template that matches it. Throws -32002 (not found) or -32602 (ambiguous).
  */
-export function resolveUri(front: FrontRequest, uri: string): { source: ToolSource; uri: string } {
+export function resolveUri(front: FrontLens, uri: string): { source: ToolSource; uri: string } {
   const { view } = front;
   const allowed = (source: ToolSource | undefined, original: string) =>
     source && view.allowsResource(source.name, original) ? source : undefined;

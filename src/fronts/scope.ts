@@ -68,8 +68,20 @@ function aggregateScope(allow: FrontScope['allow'], surface: readonly string[], 
   return { aggregate: true, allow, surface: surface.length > 0 ? allowMatcher(surface) : NOTHING, surfaced: surface.length > 0, metaTools };
 }
 
+/** What a caller sees through a front: its scope and the caller's view through it (no server needed). */
+export interface FrontLens {
+  readonly core: FrontCore;
+  readonly scope: FrontScope;
+  readonly view: CatalogView;
+}
+
+export function frontLens(core: FrontCore, spec: FrontSpec, principal: Principal): FrontLens {
+  const scope = resolveScope(spec, core.config());
+  return { core, scope, view: new CatalogView(core.pool, core.index, narrowed(principal, scope.allow)) };
+}
+
 /** One front server's per-request state: its scope and the caller's view through it. */
-export class FrontRequest {
+export class FrontRequest implements FrontLens {
   readonly scope: FrontScope;
   readonly view: CatalogView;
 
@@ -79,8 +91,7 @@ export class FrontRequest {
     spec: FrontSpec,
     principal: Principal,
   ) {
-    this.scope = resolveScope(spec, core.config());
-    this.view = new CatalogView(core.pool, core.index, narrowed(principal, this.scope.allow));
+    ({ scope: this.scope, view: this.view } = frontLens(core, spec, principal));
   }
 
   /**

@@ -1,4 +1,3 @@
-import type { Server } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { ToolSource } from '../sources/source.js';
 import type { FrontSubscriptions } from './resources.js';
@@ -11,19 +10,28 @@ import type { FrontSubscriptions } from './resources.js';
 export const MAX_SUBSCRIPTIONS_PER_SESSION = 256;
 
 /**
+ * Who holds subscriptions: a front server (2025 session or stdio: an SDK Server, told of updates itself), or
+ * a 2026 `subscriptions/listen` stream (its updates go out through the SDK's listen router).
+ */
+export interface Subscriber {
+  onclose?: (() => void) | undefined;
+  sendResourceUpdated(params: { uri: string }): Promise<void>;
+}
+
+/**
  * resources/subscribe across fronts: the backend is subscribed once per URI however many front servers
  * (2025 sessions, stdio) asked, unsubscribed when the last one leaves, and each update goes to the front
  * servers that subscribed, under the URI they used.
  */
 export class SubscriptionHub {
   /** `server\0uri` → the front servers subscribed, each with the URI it knows. */
-  private readonly subscribers = new Map<string, Map<Server, string>>();
+  private readonly subscribers = new Map<string, Map<Subscriber, string>>();
 
   /** Per `server\0uri`, the operation under way: subscribes and unsubscribes of one URI run one at a time. */
   private readonly ops = new Map<string, Promise<unknown>>();
 
   /** The subscriptions of one front server; all of them end when it closes. */
-  forServer(server: Server): FrontSubscriptions {
+  forServer(server: Subscriber): FrontSubscriptions {
     const mine = new Map<string, ToolSource>();
     let closed = false;
     const previous = server.onclose;
@@ -97,7 +105,7 @@ export class SubscriptionHub {
     await Promise.allSettled([...servers].map(([server, wireUri]) => server.sendResourceUpdated({ uri: wireUri })));
   }
 
-  private async leave(server: Server, source: ToolSource, uri: string): Promise<void> {
+  private async leave(server: Subscriber, source: ToolSource, uri: string): Promise<void> {
     const key = keyOf(source, uri);
     const servers = this.subscribers.get(key);
     if (!servers?.delete(server) || servers.size > 0) return;

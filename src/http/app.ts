@@ -43,6 +43,8 @@ export interface HttpDeps {
    * principal being served. /mcp → `{kind: 'meta'}`, /mcp/{backend} → passthrough, /mcp/v/{name} → endpoint.
    */
   newFront?: (spec: FrontSpec, principal: () => Principal) => Server;
+  /** A 2026 `subscriptions/listen` asks for these resources' updates until `closed` aborts (see Gateway.listen). */
+  onListen?: (spec: FrontSpec, principal: Principal, uris: readonly string[], closed: AbortSignal) => void;
   /** Is there such a backend or endpoint for this principal? Otherwise the path answers 404. */
   frontExists?: (spec: FrontSpec, principal: Principal) => boolean;
   /** Only /mcp, from this server (for harnesses that have no gateway core): the other paths answer 404. */
@@ -157,7 +159,11 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     if (!frontExists(specOf(route), principal)) return c.json(rpcError(-32001, 'Not found'), 404);
     const authInfo: AuthInfo = { token: '', clientId: principal.name, scopes: [], extra: { principal } };
     const lane = lanes.get(route);
-    if (!(await isLegacyRequest(request, parsedBody))) return lane.modern.fetch(request, { parsedBody, authInfo });
+    if (!(await isLegacyRequest(request, parsedBody))) {
+      const uris = listenedResources(parsedBody);
+      if (uris.length > 0) deps.onListen?.(specOf(route), principal, uris, request.signal);
+      return lane.modern.fetch(request, { parsedBody, authInfo });
+    }
 
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
@@ -234,6 +240,14 @@ class Lanes {
   async close(): Promise<void> {
     await Promise.allSettled([...this.lanes.values()].map((lane) => lane.modern.close()));
   }
+}
+
+/** The resource URIs a `subscriptions/listen` request asks updates for (none for any other body). */
+function listenedResources(body: unknown): string[] {
+  const message = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } } | undefined;
+  if (message?.method !== 'subscriptions/listen') return [];
+  const uris = message.params?.notifications?.resourceSubscriptions;
+  return Array.isArray(uris) ? uris.filter((u): u is string => typeof u === 'string') : [];
 }
 
 function containsInitialize(body: unknown): boolean {
