@@ -72,7 +72,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   const newFront = deps.newFront ?? ((_spec: FrontSpec, principal: () => Principal) => deps.newMcpServer!(principal));
   const frontExists = deps.frontExists ?? ((spec: FrontSpec) => spec.kind === 'meta');
   const onerror = (error: Error) => logger.debug({ err: error.message }, 'mcp request rejected');
-  const lanes = new Lanes(newFront, onerror);
+  const lanes = new Lanes(newFront, onerror, () => deps.config().limits.max_sessions);
   const sessions = new SessionStore(
     (route, principal) => newFront(specOf(route), principal),
     () => ({ maxSessions: config().limits.max_sessions, idleMs: config().limits.session_idle_ms }),
@@ -160,9 +160,20 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     const authInfo: AuthInfo = { token: '', clientId: principal.name, scopes: [], extra: { principal } };
     const lane = lanes.get(route);
     if (!(await isLegacyRequest(request, parsedBody))) {
-      const uris = listenedResources(parsedBody);
-      if (uris.length > 0) deps.onListen?.(specOf(route), principal, uris, request.signal);
-      return lane.modern.fetch(request, { parsedBody, authInfo });
+      const uris = deps.onListen ? listenedResources(parsedBody) : [];
+      if (uris.length === 0) return lane.modern.fetch(request, { parsedBody, authInfo });
+      // The listed resources are held for as long as the listen stream is open: until the client goes away or
+      // the stream ends; a listen the SDK refuses (an error, no stream) holds nothing.
+      const ended = new AbortController();
+      request.signal.addEventListener('abort', () => ended.abort(), { once: true });
+      deps.onListen?.(specOf(route), principal, uris, ended.signal);
+      const response = await lane.modern.fetch(request, { parsedBody, authInfo });
+      if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream')) {
+        ended.abort();
+        return response;
+      }
+      const body = response.body.pipeThrough(new TransformStream({ flush: () => ended.abort() }));
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
     }
 
     const sessionId = request.headers.get('mcp-session-id');
@@ -213,6 +224,8 @@ class Lanes {
   constructor(
     private readonly newFront: NonNullable<HttpDeps['newFront']>,
     private readonly onerror: (error: Error) => void,
+    /** Open `subscriptions/listen` streams per front path (read when the path is first used). */
+    private readonly maxListens: () => number,
   ) {}
 
   get(route: string) {
@@ -225,7 +238,8 @@ class Lanes {
         return this.newFront(spec, () => principal);
       };
       lane = {
-        modern: createMcpHandler(perRequest, { legacy: 'reject', onerror: this.onerror }),
+        // Listen streams are bounded like 2025 sessions: each may hold resource subscriptions at the backends.
+        modern: createMcpHandler(perRequest, { legacy: 'reject', onerror: this.onerror, maxSubscriptions: this.maxListens() }),
         stateless: legacyStatelessFallback(perRequest, this.onerror),
       };
       this.lanes.set(route, lane);
