@@ -12,7 +12,7 @@ import { metaToolDefinitions } from './meta/definitions.js';
 import { type FrontSpec, frontFactory } from './fronts/front.js';
 import { SeenUris } from './fronts/links.js';
 import { Conversations } from './fronts/relay.js';
-import { listenFollower } from './fronts/listen.js';
+import { type ListenPlan, listenPlanner } from './fronts/listen.js';
 import { SubscriptionHub } from './fronts/subscriptions.js';
 import { AuditLog } from './observe/audit.js';
 import { EventBus } from './observe/events.js';
@@ -54,10 +54,10 @@ export interface Gateway {
    */
   onListChanged(listener: (kind: ListKind) => Promise<void>): void;
   /**
-   * A 2026 `subscriptions/listen` request on a front asks for updates of these resources: they are subscribed
-   * at their backends until `closed` aborts (the listen stream ends).
+   * A 2026 `subscriptions/listen` request on a front asks for updates of these resources: the ones the caller
+   * can see, and how to hold them at their backends while its stream is open.
    */
-  listen(spec: FrontSpec, principal: Principal, uris: readonly string[], closed: AbortSignal): void;
+  listen(spec: FrontSpec, principal: Principal, uris: readonly string[]): ListenPlan;
   /** A subscribed resource changed (2026 listeners; 2025 sessions and stdio are told by the fronts themselves). */
   onResourceUpdated(listener: (uri: string) => void): void;
   /** Re-read the config file and capability folders and apply them; the running config stays on any problem. */
@@ -117,7 +117,7 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     subscriptions,
   };
   const newFront = frontFactory(core);
-  const listen = listenFollower(core, logger);
+  const listen = listenPlanner(core, logger);
   const newMetaServer = (principal: () => Principal) => newFront({ kind: 'meta' }, principal);
 
   // Reloads run one at a time, in the order asked: one that read an older file never applies last.

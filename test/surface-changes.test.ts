@@ -123,6 +123,77 @@ describe('a 2026 client listening for resource updates (subscriptions/listen)', 
   });
 });
 
+describe('2026 listen streams, with keys', () => {
+  const TOKENS = { all: 'listen-key-all-0123456789', plain: 'listen-key-plain-0123456789' };
+  let keyed: RunningGateway;
+  beforeAll(async () => {
+    keyed = await startTestGateway({
+      capability_dirs: [],
+      auth: {
+        keys: [
+          { name: 'all', token: TOKENS.all, allow: ['*'] },
+          { name: 'plain', token: TOKENS.plain, allow: ['plain/*'] },
+        ],
+      },
+      limits: { max_sessions: 4 },
+      backends: { fixture: fixtureBackend(['--resources']), plain: fixtureBackend(['--name', 'plain']) },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await keyed?.close();
+  });
+  const open = async (token: string) => {
+    const client = new ClientV2({ name: 'listener', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const updated: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(n.params.uri));
+    await client.connect(new HttpTransportV2(new URL(keyed.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    return { client, updated };
+  };
+  const touch = async (client: ClientV2) =>
+    (
+      (
+        await client.callTool({
+          name: 'invoke',
+          arguments: { server: 'fixture', tool: 'touch', arguments: { uri: 'fixture://static/text' } },
+        })
+      ).content as Array<{ text?: string }>
+    )[0]?.text;
+
+  it('a key that cannot see a resource neither subscribes it nor gets its updates', async () => {
+    const narrow = await open(TOKENS.plain);
+    const wide = await open(TOKENS.all);
+    try {
+      await narrow.client.listen({ resourceSubscriptions: ['fixture://static/text'] });
+      expect(await touch(wide.client)).toBe('not subscribed');
+      await wide.client.listen({ resourceSubscriptions: ['fixture://static/text'] });
+      await eventually(async () => (await touch(wide.client)) === 'updated sent', 'the wide key subscribed it');
+      await eventually(() => wide.updated.includes('fixture://static/text'), 'the wide key gets the update');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(narrow.updated).toEqual([]);
+    } finally {
+      await narrow.client.close();
+      await wide.client.close();
+    }
+  });
+
+  it('one key holds at most a quarter of limits.max_sessions listen streams', async () => {
+    const first = await open(TOKENS.plain);
+    const second = await open(TOKENS.plain);
+    const other = await open(TOKENS.all);
+    try {
+      await first.client.listen({ toolsListChanged: true });
+      await expect(second.client.listen({ toolsListChanged: true })).rejects.toThrow(/Subscription limit reached: this key holds 1/);
+      // Another key is not shut out.
+      const held = await other.client.listen({ toolsListChanged: true });
+      await held.close();
+    } finally {
+      await first.client.close();
+      await second.client.close();
+      await other.client.close();
+    }
+  });
+});
+
 interface SessionClient {
   call(name: string, args: Record<string, unknown>): Promise<{ content?: Array<Record<string, unknown>> }>;
   listResources(): Promise<Array<{ uri: string }>>;

@@ -10,12 +10,14 @@ import { type Context, Hono } from 'hono';
 import type { Authenticator } from '../access/authenticate.js';
 import type { Principal } from '../access/principal.js';
 import type { GatewayConfig, LimitsConfig } from '../config/schema.js';
+import type { ListenPlan } from '../fronts/listen.js';
 import type { FrontSpec } from '../fronts/scope.js';
 import type { ListKind } from '../sources/source.js';
 import type { Logger } from '../log.js';
 import { registerAdmin } from './admin.js';
 import { type GatewayEnv, logDenied, requireAuth } from './auth.js';
 import { type BodyLimits, readJsonBody } from './body.js';
+import { ListenStreams } from './listens.js';
 import { OriginPolicy } from './origin.js';
 import { SessionStore } from './sessions.js';
 import { notifyListChanged } from '../fronts/front.js';
@@ -43,8 +45,8 @@ export interface HttpDeps {
    * principal being served. /mcp → `{kind: 'meta'}`, /mcp/{backend} → passthrough, /mcp/v/{name} → endpoint.
    */
   newFront?: (spec: FrontSpec, principal: () => Principal) => Server;
-  /** A 2026 `subscriptions/listen` asks for these resources' updates until `closed` aborts (see Gateway.listen). */
-  onListen?: (spec: FrontSpec, principal: Principal, uris: readonly string[], closed: AbortSignal) => void;
+  /** A 2026 `subscriptions/listen`'s resources: the ones this caller can see, and how to hold them (see Gateway.listen). */
+  onListen?: (spec: FrontSpec, principal: Principal, uris: readonly string[]) => ListenPlan;
   /** Is there such a backend or endpoint for this principal? Otherwise the path answers 404. */
   frontExists?: (spec: FrontSpec, principal: Principal) => boolean;
   /** Only /mcp, from this server (for harnesses that have no gateway core): the other paths answer 404. */
@@ -72,7 +74,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   const newFront = deps.newFront ?? ((_spec: FrontSpec, principal: () => Principal) => deps.newMcpServer!(principal));
   const frontExists = deps.frontExists ?? ((spec: FrontSpec) => spec.kind === 'meta');
   const onerror = (error: Error) => logger.debug({ err: error.message }, 'mcp request rejected');
-  const lanes = new Lanes(newFront, onerror, () => deps.config().limits.max_sessions);
+  const lanes = new Lanes(newFront, onerror);
+  const listens = new ListenStreams(() => ({ total: deps.config().limits.max_sessions }));
   const sessions = new SessionStore(
     (route, principal) => newFront(specOf(route), principal),
     () => ({ maxSessions: config().limits.max_sessions, idleMs: config().limits.session_idle_ms }),
@@ -160,20 +163,13 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     const authInfo: AuthInfo = { token: '', clientId: principal.name, scopes: [], extra: { principal } };
     const lane = lanes.get(route);
     if (!(await isLegacyRequest(request, parsedBody))) {
-      const uris = deps.onListen ? listenedResources(parsedBody) : [];
-      if (uris.length === 0) return lane.modern.fetch(request, { parsedBody, authInfo });
-      // The listed resources are held for as long as the listen stream is open: until the client goes away or
-      // the stream ends; a listen the SDK refuses (an error, no stream) holds nothing.
-      const ended = new AbortController();
-      request.signal.addEventListener('abort', () => ended.abort(), { once: true });
-      deps.onListen?.(specOf(route), principal, uris, ended.signal);
-      const response = await lane.modern.fetch(request, { parsedBody, authInfo });
-      if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream')) {
-        ended.abort();
-        return response;
-      }
-      const body = response.body.pipeThrough(new TransformStream({ flush: () => ended.abort() }));
-      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+      if (!isListen(parsedBody)) return lane.modern.fetch(request, { parsedBody, authInfo });
+      const refused = listens.refusal(principal.name);
+      if (refused) return c.json({ jsonrpc: '2.0', id: parsedBody.id, error: { code: -32603, message: refused } });
+      // Only the resources this caller can see are listened for (the SDK filters what it sends by this list).
+      const plan = deps.onListen?.(specOf(route), principal, listenedResources(parsedBody));
+      const body = plan ? withResources(parsedBody, plan.uris) : parsedBody;
+      return listens.serve(principal.name, request.signal, () => lane.modern.fetch(request, { parsedBody: body, authInfo }), plan?.hold);
     }
 
     const sessionId = request.headers.get('mcp-session-id');
@@ -224,8 +220,6 @@ class Lanes {
   constructor(
     private readonly newFront: NonNullable<HttpDeps['newFront']>,
     private readonly onerror: (error: Error) => void,
-    /** Open `subscriptions/listen` streams per front path (read when the path is first used). */
-    private readonly maxListens: () => number,
   ) {}
 
   get(route: string) {
@@ -238,8 +232,7 @@ class Lanes {
         return this.newFront(spec, () => principal);
       };
       lane = {
-        // Listen streams are bounded like 2025 sessions: each may hold resource subscriptions at the backends.
-        modern: createMcpHandler(perRequest, { legacy: 'reject', onerror: this.onerror, maxSubscriptions: this.maxListens() }),
+        modern: createMcpHandler(perRequest, { legacy: 'reject', onerror: this.onerror }),
         stateless: legacyStatelessFallback(perRequest, this.onerror),
       };
       this.lanes.set(route, lane);
@@ -256,12 +249,26 @@ class Lanes {
   }
 }
 
-/** The resource URIs a `subscriptions/listen` request asks updates for (none for any other body). */
-function listenedResources(body: unknown): string[] {
-  const message = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } } | undefined;
-  if (message?.method !== 'subscriptions/listen') return [];
-  const uris = message.params?.notifications?.resourceSubscriptions;
+type ListenRequest = { method: 'subscriptions/listen'; id?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } };
+
+/** A single `subscriptions/listen` request (a batch is not one: the SDK refuses listen inside a batch). */
+function isListen(body: unknown): body is ListenRequest {
+  return (
+    typeof body === 'object' && body !== null && !Array.isArray(body) && (body as { method?: unknown }).method === 'subscriptions/listen'
+  );
+}
+
+/** The resource URIs a listen request asks updates for. */
+function listenedResources(body: ListenRequest): string[] {
+  const uris = body.params?.notifications?.resourceSubscriptions;
   return Array.isArray(uris) ? uris.filter((u): u is string => typeof u === 'string') : [];
+}
+
+/** The same listen request asking for `uris` only (when it named any). */
+function withResources(body: ListenRequest, uris: readonly string[]): ListenRequest {
+  const notifications = body.params?.notifications;
+  if (!notifications || notifications.resourceSubscriptions === undefined) return body;
+  return { ...body, params: { ...body.params, notifications: { ...notifications, resourceSubscriptions: [...uris] } } };
 }
 
 function containsInitialize(body: unknown): boolean {

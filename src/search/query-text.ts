@@ -13,7 +13,17 @@ const EMAIL = /^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/u;
 /** ~/x, ./x, ../x, /x, C:\x, or a relative a/b/c with at least two slashes */
 const PATH = /^(?:~|\.{1,2})?\/\S|^[A-Za-z]:\\|^[^/\s]+\/[^/\s]+\/[^\s]/u;
 const EXTENSION = /\.([A-Za-z][A-Za-z0-9]{1,4})$/u;
-const AROUND = /^([("'`<[{]*)(.*?)([)"'`>\]},;:!?.]*)$/su;
+const OPENING = new Set(['(', '"', "'", '`', '<', '[', '{']);
+const CLOSING = new Set([')', '"', "'", '`', '>', ']', '}', ',', ';', ':', '!', '?', '.']);
+
+/** A token without the quotes, brackets and punctuation around it: [before, core, after] (index loops: linear). */
+function unwrap(token: string): [string, string, string] {
+  let start = 0;
+  let end = token.length;
+  while (start < end && OPENING.has(token[start]!)) start++;
+  while (end > start && CLOSING.has(token[end - 1]!)) end--;
+  return [token.slice(0, start), token.slice(start, end), token.slice(end)];
+}
 
 function siteName(url: string): string {
   const host = url.replace(/^[a-z][a-z0-9+.-]*:\/\//iu, '').split(/[/?#:]/u)[0] ?? '';
@@ -39,7 +49,7 @@ export function typeEntities(query: string): string {
     .split(/(\s+)/u)
     .map((part) => {
       if (part === '' || /^\s/u.test(part)) return part;
-      const [, before = '', core = '', after = ''] = AROUND.exec(part) ?? [];
+      const [before, core, after] = unwrap(part);
       const kind = core ? typed(core) : undefined;
       return kind ? `${before} ${kind} ${after}` : part;
     })
