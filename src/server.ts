@@ -5,7 +5,7 @@ import { registerOperations } from './admin/routes.js';
 import type { BackendPool } from './backends/pool.js';
 import { checkExposure } from './config/exposure.js';
 import type { GatewayConfig } from './config/schema.js';
-import { followReloads, watchPaths } from './config/watch.js';
+import { watchConfig } from './config/watch.js';
 import { createGateway, type GatewayOptions, type ReloadResult } from './gateway.js';
 import { createHttpApp } from './http/app.js';
 import type { AuditLog } from './observe/audit.js';
@@ -95,14 +95,7 @@ export async function startGateway(initial: GatewayConfig, options: GatewayOptio
 
   const listener = await listen(http.app.fetch, initial.server.host, initial.server.port);
   // Watching starts once the gateway serves, so start-up does not wait for the file watcher.
-  const watcher =
-    options.configFile && initial.server.watch
-      ? watchPaths(
-          [options.configFile, ...initial.capability_dirs],
-          () => void gateway.reload().catch((error) => logger.error({ err: String(error) }, 'reload failed')),
-        )
-      : undefined;
-  if (options.configFile) followReloads(watcher, options.configFile, events, () => config().capability_dirs);
+  const watcher = watchConfig(options.configFile, gateway, (error) => logger.error({ err: String(error) }, 'reload failed'));
   const port = (listener.address() as AddressInfo).port;
   boundPort = port;
   // Slow headers are bounded like slow bodies (Node's own default is 60 s).

@@ -1,6 +1,6 @@
 import type { Server } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { followReloads, watchPaths } from './config/watch.js';
+import { watchConfig } from './config/watch.js';
 import { notifyListChanged } from './fronts/front.js';
 import type { Gateway } from './gateway.js';
 
@@ -45,14 +45,7 @@ export async function serveOverStdio(gateway: Gateway, newServer: () => Server, 
   gateway.onListChanged(async (kind) => {
     await Promise.allSettled([...servers].map((server) => notifyListChanged(server, kind)));
   });
-  const watcher =
-    options.configFile && gateway.config().server.watch
-      ? watchPaths(
-          [options.configFile, ...gateway.config().capability_dirs],
-          () => void gateway.reload().catch((error) => logger.error({ err: String(error) }, 'reload failed')),
-        )
-      : undefined;
-  if (options.configFile) followReloads(watcher, options.configFile, gateway.events, () => gateway.config().capability_dirs);
+  const watcher = watchConfig(options.configFile, gateway, (error) => logger.error({ err: String(error) }, 'reload failed'));
 
   const reason = await new Promise<StdioEnd>((resolve) => {
     process.stdin.once('end', () => resolve('stdin closed'));

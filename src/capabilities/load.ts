@@ -73,8 +73,6 @@ export interface CapabilityLoadOptions {
   maxFileBytes?: number;
 }
 
-export { DEFAULT_MAX_FILE_BYTES };
-
 export interface CapabilityLoad {
   groups: CapabilityGroup[];
   /** Invalid files (skipped), duplicate names. Never thrown: the caller decides. */

@@ -46,9 +46,6 @@ export interface LoadedConfig {
   warnings: ConfigProblem[];
 }
 
-/** The default `limits.max_file_bytes`: the bound on gateway.yaml before its own limits are known. */
-export { DEFAULT_MAX_FILE_BYTES };
-
 /**
  * Parse and validate config text; no process-wide effects. Throws ConfigError listing every problem.
  * Valid text is read with js-yaml; text with any problem is parsed again with `yaml`, to give every

@@ -38,15 +38,25 @@ export function watchPaths(paths: string[], onChange: () => void, debounceMs = 5
   };
 }
 
-/** Keep a watcher on the config file and the capability folders the config now lists, after each reload. */
-export function followReloads(
-  watcher: PathWatcher | undefined,
-  configFile: string,
-  events: { on(name: 'reload', listener: (e: { ok: boolean }) => void): () => void },
-  capabilityDirs: () => string[],
-): void {
-  if (!watcher) return;
-  events.on('reload', ({ ok }) => {
-    if (ok) watcher.update([configFile, ...capabilityDirs()]);
+/**
+ * Hot reload for a gateway started from `configFile` with `server.watch`: the file and the capability folders
+ * are watched, a change reloads, and after each applied reload the watcher follows the folders the config
+ * then lists. Undefined when there is nothing to watch.
+ */
+export function watchConfig(
+  configFile: string | undefined,
+  gateway: {
+    config(): { server: { watch: boolean }; capability_dirs: string[] };
+    reload(): Promise<unknown>;
+    events: { on(name: 'reload', listener: (e: { ok: boolean }) => void): () => void };
+  },
+  onError: (error: unknown) => void,
+): PathWatcher | undefined {
+  if (!configFile || !gateway.config().server.watch) return undefined;
+  const paths = () => [configFile, ...gateway.config().capability_dirs];
+  const watcher = watchPaths(paths(), () => void gateway.reload().catch(onError));
+  gateway.events.on('reload', ({ ok }) => {
+    if (ok) watcher.update(paths());
   });
+  return watcher;
 }

@@ -86,15 +86,10 @@ export class Analyzer {
     return { terms, length: terms.length };
   }
 
-  /** The query's lowercased tokens in order, stopwords kept (for joins and initials across words). */
-  queryTokens(query: string): string[] {
-    return tokenize(query);
-  }
-
-  /** Query → one entry per distinct index term. */
-  query(query: string): QueryTerm[] {
+  /** Query → one entry per distinct index term (`tokens`: the query already tokenized, if the caller has it). */
+  query(query: string, tokens: readonly string[] = tokenize(query)): QueryTerm[] {
     const groups = new Map<string, QueryTerm>();
-    for (const tok of tokenize(query)) {
+    for (const tok of tokens) {
       const t = this.term(tok);
       if (!t) continue;
       const g = groups.get(t);

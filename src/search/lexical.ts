@@ -22,7 +22,7 @@ import { stem } from './stem.js';
 import { synonymsOf } from './synonyms.js';
 import { typeEntities } from './query-text.js';
 import { STOPWORDS } from './stopwords.js';
-import { isCjk } from './tokenize.js';
+import { isCjk, tokenize } from './tokenize.js';
 import { schemaText, type ToolDoc } from './tool-doc.js';
 
 const FIELDS = ['name', 'title', 'description', 'params', 'paramDescriptions', 'server', 'serverDescription'] as const;
@@ -226,7 +226,9 @@ export class LexicalScorer implements Scorer {
   /** The query's analyzed words (its URLs, paths and addresses typed), plus the joined words and initials the index has. */
   private queryTerms(raw: string): QueryTerm[] {
     const query = this.cfg.entities ? typeEntities(raw) : raw;
-    const terms = this.analyzer.query(query);
+    // Tokenized once: the analyzer's terms, and the words as typed for joins and initials.
+    const typed = tokenize(query);
+    const terms = this.analyzer.query(query, typed);
     const cfg = this.cfg;
     if (!cfg.joins && !cfg.acronyms) return terms;
     // Joins and initials are read from the words as typed, stopwords kept; not from a URL's or path's parts.
@@ -239,10 +241,7 @@ export class LexicalScorer implements Scorer {
       }
     };
     // The first words only: a pasted blob (base64, a log) would otherwise cost thousands of lookups.
-    const tokens = this.analyzer
-      .queryTokens(query)
-      .filter((t) => !isCjk(t))
-      .slice(0, MAX_RUN_TOKENS);
+    const tokens = typed.filter((t) => !isCjk(t)).slice(0, MAX_RUN_TOKENS);
     const content = (t: string) => /^[a-z]+$/.test(t) && !STOPWORDS.has(t);
     for (let i = 0; i < tokens.length; i++) {
       if (!content(tokens[i]!)) continue;

@@ -1,8 +1,6 @@
 import type { Failsafes } from '../config/schema.js';
 import { FairLimiter, QueueRefusal, type Refusal } from './limiter.js';
 
-/** How long a call may wait for a free slot before it is answered `busy` (when no `max_queue_wait_ms` is set). */
-
 /** No slot of the backend's concurrency limit came free in time, or too many calls already wait for one. */
 export class BusyError extends Error {
   constructor(backend: string, refusal: Refusal) {
