@@ -21,7 +21,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import MiniSearch from 'minisearch';
-import { DEFAULT_CONFIG, type RankConfig, type SemanticFusion, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { DEFAULT_CONFIG, indexOf, type RankConfig, type SemanticFusion, type ToolDoc } from '../src/search/rank.js';
 import { BuiltinEmbedder } from '../src/search/semantic/builtin.js';
 import { defaultCacheDir, textKey, VectorCache } from '../src/search/semantic/cache.js';
 import type { Embedder } from '../src/search/semantic/embedder.js';
@@ -439,14 +439,6 @@ export function formatTable(results: DatasetResult[]): string {
     }
   }
   return lines.join('\n');
-}
-
-function indexOf(tools: ToolDoc[], config?: Partial<RankConfig>): ToolIndex {
-  const index = new ToolIndex(config);
-  const byServer = new Map<string, ToolDoc[]>();
-  for (const t of tools) byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
-  for (const [server, docs] of byServer) index.replaceServer(server, docs);
-  return index;
 }
 
 /** Vectors for texts, from the cache or the embedder (then cached), in batches. */

@@ -19,7 +19,7 @@
  * The equivalence-aware R@1 also counts a first hit that is equivalent (a) to an expected tool.
  */
 import { Analyzer } from '../src/search/analyze.js';
-import { DEFAULT_CONFIG, type ToolDoc, ToolIndex } from '../src/search/rank.js';
+import { DEFAULT_CONFIG, indexOf, type ToolDoc } from '../src/search/rank.js';
 import { type Dataset, loadDatasets, type Query } from './eval-search.js';
 
 export type MissClass = 'a' | 'e' | 'b' | 'c' | "c'" | 'd';
@@ -87,10 +87,7 @@ export interface MissReport {
 }
 
 export function analyzeMisses(ds: Dataset): MissReport {
-  const index = new ToolIndex();
-  const byServer = new Map<string, ToolDoc[]>();
-  for (const t of ds.tools) byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
-  for (const [server, docs] of byServer) index.replaceServer(server, docs);
+  const index = indexOf(ds.tools);
   const views = new Map<string, ToolView>();
   for (const doc of ds.tools) {
     const params = Object.keys((doc.inputSchema?.properties as Record<string, unknown> | undefined) ?? {}).join(' ');

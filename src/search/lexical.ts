@@ -16,7 +16,7 @@
  *     about 0.15 a weak partial one.
  */
 import { Analyzer, EMPTY_FIELD, type Field, type QueryTerm } from './analyze.js';
-import { Bm25Index, type Bm25Params } from './bm25.js';
+import { Bm25Index, type Bm25Params, type ExpandOptions } from './bm25.js';
 import type { Scorer, Scores } from './scorer.js';
 import { stem } from './stem.js';
 import { synonymsOf } from './synonyms.js';
@@ -29,19 +29,9 @@ const FIELDS = ['name', 'title', 'description', 'params', 'paramDescriptions', '
 type FieldName = (typeof FIELDS)[number];
 
 /** Tuning knobs. Exported for the evaluation harness's ablations; the gateway uses DEFAULT_CONFIG. */
-export interface RankConfig {
+export interface RankConfig extends ExpandOptions {
   boost: Record<FieldName, number>;
   bm25: Bm25Params;
-  /** query words at least this long also match as prefixes */
-  prefixMin: number;
-  prefixWeight: number;
-  /** query words at least this long also match with one edit, when no tool has them */
-  fuzzyMin: number;
-  fuzzyWeight: number;
-  /** shorter query words, at least this long, too, if the first letter is right (Infinity: off) */
-  fuzzyShortMin: number;
-  /** a swap of two adjacent letters counts as one edit */
-  transpositions: boolean;
   /**
    * Is a lowercased query word a known English word? Then it is not a typo, only a word no tool uses:
    * it gets no typo matching (words shorter than `typoWordsMin` letters only). null = no such check.
@@ -59,8 +49,6 @@ export interface RankConfig {
   synonymMaxHits: number;
   /** also index camelCase words whole ("GitHub" → github, besides git, hub) */
   compounds: boolean;
-  /** weight of the name scorer (name-scorer.ts) beside BM25 in the index's fusion (rank.ts); 0 = BM25 alone */
-  nameWeight: number;
   /** adjacent query words written apart that tools write as one word ("cash flow" → cashflow, "data.gov" → datagov) also count */
   joins: boolean;
   /** the initials of 3–4 adjacent query words that a tool or server name has as a word ("league of legends" → lol) also count */
@@ -89,7 +77,6 @@ export const DEFAULT_CONFIG: RankConfig = {
   synonymWeight: 0.35,
   synonymMaxHits: 3,
   compounds: true,
-  nameWeight: 0,
   joins: true,
   acronyms: true,
   entities: true,

@@ -14,11 +14,11 @@
  * The caller's `server` and `filter` decide which tools may take part at all, in every step.
  */
 import { DEFAULT_CONFIG, LexicalScorer, type RankConfig } from './lexical.js';
-import { NameScorer } from './name-scorer.js';
 import { NameIndex } from './names.js';
 import { fuse, fuseRanks, type Ranked, type Scores, topK, type WeightedScorer } from './scorer.js';
 import type { SemanticTier } from './semantic/tier.js';
 import { agreeInForm } from './form-agreement.js';
+import { CJK_CHAR } from './tokenize.js';
 import { isDeprecated, type ToolDoc } from './tool-doc.js';
 
 export { DEFAULT_CONFIG, LexicalScorer, type RankConfig } from './lexical.js';
@@ -46,7 +46,7 @@ export interface SemanticFusion {
   shortWords?: number;
 }
 
-const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
+const CJK = new RegExp(CJK_CHAR.source, 'gu');
 
 /** Words, as a user would count them: a CJK text, written without spaces, counts one word per two characters. */
 function wordCount(query: string): number {
@@ -132,7 +132,7 @@ export class ToolIndex {
   private readonly formPenalty: number;
 
   constructor(config: Partial<RankConfig> = {}, scorers?: readonly WeightedScorer[]) {
-    this.scorers = scorers ?? lexicalScorers(config);
+    this.scorers = scorers ?? [{ scorer: new LexicalScorer(config), weight: 1 }];
     this.formPenalty = config.formAgreement ?? DEFAULT_CONFIG.formAgreement;
   }
 
@@ -234,11 +234,7 @@ export class ToolIndex {
           { scores: fuse(parts), weight: 1 },
           { scores: tier.score(q, accept), weight: fusionWeight(fusion, q) },
         ];
-        if (fusion.method === 'sum') scores = fuse(both, prior);
-        else {
-          const ranks = fuseRanks(both);
-          scores = prior ? { ids: ranks.ids, get: (id) => ranks.get(id) * prior(id) } : ranks;
-        }
+        scores = fusion.method === 'sum' ? fuse(both, prior) : fuse([{ scores: fuseRanks(both), weight: 1 }], prior);
       } else scores = fuse(parts, prior);
       if (this.formPenalty > 0) scores = agreeInForm(q, scores, limit + CANDIDATES, (id) => this.docs.get(id)?.name, this.formPenalty);
       return this.assemble(q, scores, limit, accept).map((r) => {
@@ -314,17 +310,14 @@ export class ToolIndex {
   }
 }
 
-/** BM25, and beside it the name scorer at `nameWeight`: the gateway's lexical tier. */
-export function lexicalScorers(config: Partial<RankConfig> = {}): WeightedScorer[] {
-  const nameWeight = config.nameWeight ?? DEFAULT_CONFIG.nameWeight;
-  const out: WeightedScorer[] = [{ scorer: new LexicalScorer(config), weight: 1 - nameWeight }];
-  if (nameWeight > 0) out.push({ scorer: new NameScorer(), weight: nameWeight });
-  return out;
-}
-
 /** Pure: rank(query, tools) === new index over tools, searched. */
 export function rank(query: string, tools: ToolDoc[], options?: SearchOptions): SearchHit[] {
-  const index = new ToolIndex();
+  return indexOf(tools).search(query, options);
+}
+
+/** A fresh index over `tools` (grouped by server, as backends' lists arrive). */
+export function indexOf(tools: readonly ToolDoc[], config?: Partial<RankConfig>): ToolIndex {
+  const index = new ToolIndex(config);
   const byServer = new Map<string, ToolDoc[]>();
   for (const t of tools) {
     const list = byServer.get(t.server);
@@ -332,5 +325,5 @@ export function rank(query: string, tools: ToolDoc[], options?: SearchOptions): 
     else byServer.set(t.server, [t]);
   }
   for (const [server, docs] of byServer) index.replaceServer(server, docs);
-  return index.search(query, options);
+  return index;
 }

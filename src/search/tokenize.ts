@@ -10,9 +10,11 @@
  */
 
 const WORD_RE = /[\p{L}\p{N}\p{M}]+/gu;
-const CJK_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
+/** One CJK character (Han, Kana, Hangul). */
+export const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+const CJK_RE = new RegExp(`${CJK_CHAR.source}+`, 'gu');
 const CAMEL_RE = /\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?[\p{Ll}\p{M}]+|\p{Lu}+|\p{N}+|[\p{L}\p{M}]+/gu;
-const HAS_CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+const HAS_CJK = CJK_CHAR;
 
 function cjkTokens(run: string, out: string[]): void {
   const chars = Array.from(run);

@@ -70,11 +70,6 @@ export class SemanticTier implements Scorer {
     return this.queue.size === 0;
   }
 
-  /** Tools with a vector / waiting for one. */
-  get progress(): { embedded: number; waiting: number } {
-    return { embedded: this.vectors.size, waiting: this.queue.size };
-  }
-
   add(id: number, doc: ToolDoc): void {
     if (id >= this.top) this.top = id + 1;
     const text = toolText(doc);
