@@ -108,7 +108,6 @@ export async function createGateway(initial: GatewayConfig, options: GatewayOpti
     pool,
     index,
     config: () => config,
-    limits: () => config.limits,
     events,
     invokeLimiter,
     definitions: () => definitions,

@@ -322,7 +322,7 @@ describe.skipIf(process.platform === 'win32')('reading gateway.yaml from a pipe'
       writer.kill();
     }
     // A pipe nobody writes to is not an empty config: it is refused once the wait is over.
-    await expect(readBounded(fifo, 1024, 100)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await expect(readBounded(fifo, 1024, { pipeWaitMs: 100 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
   });
 });
 

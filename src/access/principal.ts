@@ -38,14 +38,15 @@ export function allowMatcher(patterns: readonly string[]): (server: string, tool
   // Resources and prompts are checked as `resource:URI` and `prompt:NAME`: only a pattern that names that
   // kind (`server/prompt:*`), or a whole server (`server`, `server/*`), reaches them, not a tool glob like `*_issue`.
   const kindOf = (name: string) => (name.startsWith('resource:') ? 'resource:' : name.startsWith('prompt:') ? 'prompt:' : undefined);
-  return (server, tool) =>
-    rules.some((rule) => {
+  return (server, tool) => {
+    const kind = tool === undefined ? undefined : kindOf(tool);
+    return rules.some((rule) => {
       if (!rule.server.test(server)) return false;
       if (tool === undefined) return true;
-      const kind = kindOf(tool);
       if (kind && !rule.wholeServer && !rule.toolPart.startsWith(kind)) return false;
       return rule.tool.test(tool);
     });
+  };
 }
 
 /** The caller when no `auth` is configured (a loopback bind, single user): sees and may do everything. */

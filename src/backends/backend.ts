@@ -378,7 +378,6 @@ export class Backend implements ToolSource {
     return this.stderrTail.join('\n');
   }
 
-  /** Stop the backend (its tool list stays cached); a start under way is abandoned, its processes ended. */
   /** Start now when not running (a no-op when running); resolves once its tools are listed. */
   async start(): Promise<void> {
     await this.ensureStarted();
@@ -402,6 +401,7 @@ export class Backend implements ToolSource {
     this.retired = true;
   }
 
+  /** Stop the backend (its tool list stays cached); a start under way is abandoned, its processes ended. */
   async stop(): Promise<void> {
     this.generation++;
     clearTimeout(this.idleTimer);

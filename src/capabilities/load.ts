@@ -215,9 +215,9 @@ export async function parseCapabilityFile(file: string, maxFileBytes = DEFAULT_M
   try {
     // Only regular files (a symlink is followed): a device or a pipe is no capability, and reading one
     // could take forever. And no further than the limit: a file can grow while it is read.
-    if (!(await stat(file)).isFile())
+    const bytes = await readBounded(file, maxFileBytes, { regularOnly: true });
+    if (bytes === 'not a regular file')
       return { problems: [{ file, path: '', message: 'not a regular file (a device, a pipe, …); it was skipped' }] };
-    const bytes = await readBounded(file, maxFileBytes);
     if (bytes === 'too large') {
       return {
         problems: [{ file, path: '', message: `the file is over limits.max_file_bytes (${maxFileBytes} bytes); it was skipped` }],

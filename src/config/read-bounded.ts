@@ -14,10 +14,23 @@ const POLL_MS = 20;
  * with no writer is not an empty file). Errors are the file system's (ENOENT, EACCES, EISDIR…), or
  * ETIMEDOUT.
  */
-export async function readBounded(file: string, maxBytes: number, pipeWaitMs = PIPE_WAIT_MS): Promise<Buffer | 'too large'> {
+export async function readBounded(
+  file: string,
+  maxBytes: number,
+  options: { pipeWaitMs?: number; regularOnly: true },
+): Promise<Buffer | 'too large' | 'not a regular file'>;
+export async function readBounded(file: string, maxBytes: number, options?: { pipeWaitMs?: number }): Promise<Buffer | 'too large'>;
+export async function readBounded(
+  file: string,
+  maxBytes: number,
+  { pipeWaitMs = PIPE_WAIT_MS, regularOnly = false }: { pipeWaitMs?: number; regularOnly?: boolean } = {},
+): Promise<Buffer | 'too large' | 'not a regular file'> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const pipe = (await handle.stat()).isFIFO();
+    const info = await handle.stat();
+    // Decided on the file opened, not on its path: it cannot change in between.
+    if (regularOnly && !info.isFile()) return 'not a regular file';
+    const pipe = info.isFIFO();
     const chunks: Buffer[] = [];
     let total = 0;
     let waitedMs = 0;

@@ -105,17 +105,28 @@ export function resolveUri(front: FrontLens, uri: string): { source: ToolSource;
   const seen = allowed(view.get(front.core.seen.ownerOf(uri) ?? ''), uri);
   if (seen) return { source: seen, uri };
   const matching = candidates.filter((source) =>
-    source.cachedResourceTemplates?.some((t) => {
-      try {
-        return new UriTemplate(t.uriTemplate).match(uri) !== null;
-      } catch {
-        return false;
-      }
-    }),
+    source.cachedResourceTemplates?.some((t) => parsedTemplate(t.uriTemplate)?.match(uri) != null),
   );
   if (matching.length === 1) return { source: matching[0]!, uri };
   if (matching.length > 1) throw ambiguous(uri, matching);
   throw notFound(uri);
+}
+
+/** Backends' URI templates, parsed once (undefined for one that does not parse): lists change rarely, reads often. */
+const templates = new Map<string, UriTemplate | undefined>();
+const TEMPLATES_MAX = 10_000;
+
+function parsedTemplate(text: string): UriTemplate | undefined {
+  if (templates.has(text)) return templates.get(text);
+  let template: UriTemplate | undefined;
+  try {
+    template = new UriTemplate(text);
+  } catch {
+    template = undefined;
+  }
+  if (templates.size >= TEMPLATES_MAX) templates.clear();
+  templates.set(text, template);
+  return template;
 }
 
 /** The visible backends' lists of one kind, starting backends never listed (within the catalog wait). */

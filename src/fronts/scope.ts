@@ -2,7 +2,7 @@ import type { Server, ServerContext, Tool } from '@modelcontextprotocol/server';
 import { allowMatcher, type Principal } from '../access/principal.js';
 import { CatalogView, narrowed } from '../access/view.js';
 import type { BackendPool } from '../backends/pool.js';
-import type { GatewayConfig, LimitsConfig } from '../config/schema.js';
+import type { GatewayConfig } from '../config/schema.js';
 import type { MetaToolName } from '../meta/definitions.js';
 import type { MetaCall } from '../meta/handlers.js';
 import type { EventBus } from '../observe/events.js';
@@ -16,7 +16,6 @@ export interface FrontCore {
   pool: BackendPool;
   index: ToolIndex;
   config: () => GatewayConfig;
-  limits: () => LimitsConfig;
   events: EventBus;
   invokeLimiter?: MetaCall['invokeLimiter'];
   definitions: () => Record<MetaToolName, Tool>;
@@ -106,7 +105,7 @@ export class FrontRequest implements FrontLens {
   metaCall(ctx: ServerContext, forward: MetaCall['forward'] = {}): MetaCall {
     return {
       view: this.view,
-      limits: this.core.limits(),
+      limits: this.core.config().limits,
       events: this.core.events,
       invokeLimiter: this.core.invokeLimiter,
       forward: { ...forward, caller: ctx.sessionId ?? this.view.principal.name },

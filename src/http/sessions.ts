@@ -67,7 +67,13 @@ export class SessionStore {
    * A request for an existing session, or undefined when the id is unknown or belongs to another
    * principal (the caller answers 404 either way, so a stranger learns nothing about the id).
    */
-  async handle(sessionId: string, principal: Principal, request: Request, parsedBody: unknown, route = ''): Promise<Response | undefined> {
+  async handle(
+    sessionId: string,
+    principal: Principal,
+    request: Request,
+    parsedBody: unknown,
+    route: string,
+  ): Promise<Response | undefined> {
     const session = this.sessions.get(sessionId);
     if (!session || session.owner !== principal.name || session.route !== route) return undefined;
     session.principal = principal;
@@ -101,7 +107,7 @@ export class SessionStore {
   }
 
   /** An initialize request: open a session; the transport issues the id in its response. */
-  async open(principal: Principal, request: Request, parsedBody: unknown, route = ''): Promise<Response> {
+  async open(principal: Principal, request: Request, parsedBody: unknown, route: string): Promise<Response> {
     const session = { owner: principal.name, principal, route, lastSeen: Date.now() } as Session;
     session.server = this.newServer(route, () => session.principal);
     session.grace = new ResumeGrace(
@@ -145,7 +151,6 @@ export class SessionStore {
     await Promise.allSettled(all.map((s) => s.server.close()));
   }
 
-  /** Before a new session is stored: close the least recently used ones until it fits under the cap. */
   /**
    * At the cap, the least recently used session of the key that holds the most sessions is closed, so one
    * key opening sessions in a loop evicts its own, not other keys' (with one key, this is plain LRU).
