@@ -93,6 +93,19 @@ export function createOAuthVerifier(config: OAuthConfig, logger?: Logger): OAuth
     return (await keySet)(header, token);
   };
 
+  // A token's mapped scopes give its allow list; the few distinct lists are compiled once, not per request.
+  const matchers = new Map<string, ReturnType<typeof allowMatcher>>();
+  const matcherFor = (allow: string[]) => {
+    const key = allow.join('\n');
+    let matcher = matchers.get(key);
+    if (!matcher) {
+      matcher = allowMatcher(allow);
+      if (matchers.size >= 1_000) matchers.clear();
+      matchers.set(key, matcher);
+    }
+    return matcher;
+  };
+
   const principalOf = (payload: JWTPayload): OAuthResult => {
     const name = payload[config.name_claim];
     if (typeof name !== 'string' || name === '' || name.length > MAX_NAME_CHARS || /[\p{Cc}]/u.test(name))
@@ -107,7 +120,7 @@ export function createOAuthVerifier(config: OAuthConfig, logger?: Logger): OAuth
       principal: {
         name: `${OAUTH_NAME_PREFIX}${name}`,
         admin,
-        allows: allowMatcher(allow),
+        allows: matcherFor(allow),
         ...(rateLimit ? { rateLimit: { calls: rateLimit.calls, perMs: rateLimit.per_ms } } : {}),
       },
     };

@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { adminOnly } from '../http/admin.js';
 import { type GatewayEnv, requireAuth } from '../http/auth.js';
 import type { Logger } from '../log.js';
-import type { AuditLog } from '../observe/audit.js';
+import { type AuditLog, RECENT_RECORDS } from '../observe/audit.js';
 import type { EventBus } from '../observe/events.js';
 import type { GatewayMetrics } from '../observe/metrics.js';
 import type { UsageCounters } from '../observe/usage.js';
@@ -24,8 +24,8 @@ export interface OperationsDeps {
   logger: Logger;
 }
 
-/** The most /admin/calls returns at once (the audit ring keeps 500). */
-export const MAX_CALLS_LIMIT = 500;
+/** The most /admin/calls returns at once: what the audit ring keeps. */
+const MAX_CALLS_LIMIT = RECENT_RECORDS;
 
 /**
  * The admin API beyond reload, and /metrics. Registered after the HTTP layer's `/admin/*` guards

@@ -24,7 +24,9 @@ import {
   ConnectionLostError,
   describeError,
   type ListKind,
+  type LogParams,
   RelayError,
+  type ServerRequestMethod,
   type ServerRequestRelay,
   type SourceState,
   type SourceStatus,
@@ -320,7 +322,7 @@ export class Backend implements ToolSource {
    * Neither stdio nor the SDK client says which of our requests a backend request belongs to, so with
    * no call, or several, in flight the backend gets an error rather than another caller's client.
    */
-  private routeServerRequest(method: Parameters<ServerRequestRelay['request']>[0], params: unknown, signal: AbortSignal): Promise<unknown> {
+  private routeServerRequest(method: ServerRequestMethod, params: unknown, signal: AbortSignal): Promise<unknown> {
     const relays = [...this.relays];
     if (relays.length === 1) return relays[0]!.request(method, params, signal);
     const why =
@@ -330,7 +332,7 @@ export class Backend implements ToolSource {
     return Promise.reject(new RelayError(-32603, `The gateway cannot relay ${method}: ${why}.`));
   }
 
-  private routeLog(params: { level: string; logger?: string; data: unknown }): void {
+  private routeLog(params: LogParams): void {
     const relays = [...this.relays];
     if (relays.length === 1) relays[0]!.log(params);
     else this.deps.logger.debug({ backend: this.name, level: params.level }, 'backend log message not relayed (no single call in flight)');

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Client, Prompt, Resource, ResponseCacheStore, Tool } from '@modelcontextprotocol/client';
 import type { BackendConfig, HttpBackendConfig, StdioBackendConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { LogParams, ServerRequestMethod } from '../sources/source.js';
 import { type ClientSdkModule, loadClientSdk } from './client-sdk.js';
 import { perRequestSignals } from './fetch-signal.js';
 import { type BackendWatchdog, isAlive, processTree, terminate } from './process.js';
@@ -38,7 +39,7 @@ export interface ConnectHooks {
   /** A sampling, elicitation or roots request from the backend; rejects with an Error carrying a JSON-RPC `code`. */
   onServerRequest: (method: ServerRequestMethod, params: unknown, signal: AbortSignal) => Promise<unknown>;
   /** notifications/message from the backend. */
-  onLog: (params: { level: string; logger?: string; data: unknown }) => void;
+  onLog: (params: LogParams) => void;
   /** The connection ended (child exited, HTTP session closed, or we closed it). */
   onClosed: () => void;
   /** One line the stdio child wrote to stderr. */
@@ -49,7 +50,6 @@ export interface ConnectHooks {
 
 const clientInfo = { name: 'meta-mcp-gateway', version: '0.1.0' };
 
-export type ServerRequestMethod = 'sampling/createMessage' | 'elicitation/create' | 'roots/list';
 const SERVER_REQUESTS: ServerRequestMethod[] = ['sampling/createMessage', 'elicitation/create', 'roots/list'];
 
 /**

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { vocabularyHint } from '../config/vocabulary.js';
-import type { ClientServers } from './import-read.js';
+import { type ClientServers, isObject } from './import-read.js';
 
 /**
  * One client entry → one gateway.yaml backend. Placeholders become the gateway's `${VAR}`; a literal
@@ -53,14 +53,14 @@ export class Converter {
       const args = Array.isArray(entry.args) ? entry.args.map((a, i) => text(a, `${at}.args.${i}`) ?? '').map(path) : [];
       // Clients run `command` as one program; without `args` gateway.yaml would split it like a shell.
       if (args.length > 0 || /\s/.test(b.command as string)) b.args = args;
-      if (isRecord(entry.env)) b.env = this.values(entry.env, 'env', name, source, out, `${at}.env`, path);
+      if (isObject(entry.env)) b.env = this.values(entry.env, 'env', name, source, out, `${at}.env`, path);
       if (typeof entry.cwd === 'string') b.cwd = path(text(entry.cwd, `${at}.cwd`)!);
     } else if (typeof url === 'string') {
       b.url = text(url, `${at}.url`);
       const transport =
         entry.type === 'sse' ? 'sse' : entry.type === 'http' || entry.type === 'streamable-http' ? 'streamable-http' : undefined;
       if (transport) b.transport = transport;
-      if (isRecord(entry.headers)) b.headers = this.values(entry.headers, 'header', name, source, out, `${at}.headers`, (v) => v);
+      if (isObject(entry.headers)) b.headers = this.values(entry.headers, 'header', name, source, out, `${at}.headers`, (v) => v);
     } else {
       out.notes.push(`${at} has neither \`command\` nor \`url\`; skipped`);
       return out;
@@ -152,10 +152,6 @@ export class Converter {
     const full = resolve(workspace, value);
     return isAbsolute(full) ? full : value;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** "my-server" → "MY_SERVER": a name usable as an environment variable. */

@@ -48,7 +48,8 @@ export function readClientFile(file: string, text: string): ClientServers | stri
   return { file, key, servers, inputs, workspace };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 

@@ -2,11 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isMap, parseDocument, type YAMLMap } from 'yaml';
 import { ConfigError, readConfig } from '../config/load.js';
+import { backendName } from '../config/schema.js';
 import { discoverConfig, placeholderEnv } from './config-file.js';
 import { Converter } from './import-convert.js';
 import { readClientFile } from './import-read.js';
-
-const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * `mcp-gateway import FILE...`: other clients' servers merged into gateway.yaml's `backends`, through
@@ -51,7 +50,7 @@ export async function runImport(files: string[], options: { config?: string; dry
       return 2;
     }
     for (const [clientName, entry] of Object.entries(source.servers)) {
-      const name = BACKEND_NAME.test(clientName)
+      const name = backendName.test(clientName)
         ? clientName
         : clientName.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-_.]+|-+$/g, '') || 'server';
       if (backends.has(name)) {

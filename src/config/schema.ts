@@ -6,7 +6,7 @@ import { splitCommandLine } from './command-line.js';
  * Every object is strict, so a typo in a key is an error with its path, never silently ignored.
  */
 
-const backendName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const backendName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const stringMap = z.record(z.string(), z.string());
 
 /** Per-backend limits and failsafes: settable per backend, or for all under `defaults`. */

@@ -18,7 +18,7 @@ export interface AuditRecord {
 }
 
 /** How many records the in-memory ring keeps for /admin/calls. */
-const RECENT_RECORDS = 500;
+export const RECENT_RECORDS = 500;
 
 /** Writes each invoke record as one structured log line and keeps the most recent ones in memory. */
 export class AuditLog {

@@ -57,13 +57,22 @@ export interface ToolSource {
 
 export type ListKind = 'tools' | 'resources' | 'prompts';
 
+/** The requests a backend may send its client (relayed to the gateway's client). */
+export type ServerRequestMethod = 'sampling/createMessage' | 'elicitation/create' | 'roots/list';
+/** A backend's notifications/message. */
+export interface LogParams {
+  level: string;
+  logger?: string;
+  data: unknown;
+}
+
 /**
  * Where a backend's requests and log messages go while a call runs: to the client whose call it is.
  * `request` rejects with an Error carrying a JSON-RPC `code` when that client cannot answer.
  */
 export interface ServerRequestRelay {
-  request(method: 'sampling/createMessage' | 'elicitation/create' | 'roots/list', params: unknown, signal: AbortSignal): Promise<unknown>;
-  log(params: { level: string; logger?: string; data: unknown }): void;
+  request(method: ServerRequestMethod, params: unknown, signal: AbortSignal): Promise<unknown>;
+  log(params: LogParams): void;
   /**
    * Set when the client speaks the 2026-07-28 multi-round-trip itself (a passthrough front): a backend
    * connected in that era gets these with the request, and its `input_required` result comes back as it
