@@ -1,10 +1,9 @@
+import { SlidingWindow } from '../sources/sliding-window.js';
 import type { Principal } from './principal.js';
 
-/** One principal's admitted calls still inside its window, oldest first (`times[head…]`). */
+/** One principal's window, and the window length last applied to it (a reload may change it). */
 interface Window {
-  times: number[];
-  head: number;
-  /** The window length last applied to this name (a reload may change it). */
+  calls: SlidingWindow;
   perMs: number;
 }
 
@@ -13,8 +12,7 @@ const SWEEP_MIN_SIZE = 1_024;
 const SWEEP_EVERY_MS = 60_000;
 
 /**
- * Per-principal limit on invoke; state kept per principal name. An exact sliding window: a call is
- * admitted when fewer than `calls` calls were admitted in the last `perMs`. Memory is bounded: a name
+ * Per-principal limit on invoke; state kept per principal name (a SlidingWindow each). Memory is bounded: a name
  * whose window has emptied is dropped by a sweep (amortized over checks), so a stream of distinct
  * OAuth subjects does not grow the map forever.
  */
@@ -30,25 +28,11 @@ export class PrincipalRateLimiter {
     this.#maybeSweep(now);
     let window = this.#windows.get(principal.name);
     if (!window) {
-      window = { times: [], head: 0, perMs: limit.perMs };
+      window = { calls: new SlidingWindow(), perMs: limit.perMs };
       this.#windows.set(principal.name, window);
     }
     window.perMs = limit.perMs;
-    const since = now - limit.perMs;
-    while (window.head < window.times.length && (window.times[window.head] as number) <= since) window.head++;
-    // Drop the consumed prefix once it is most of the array, so the array stays proportional to the window.
-    if (window.head > 32 && window.head * 2 > window.times.length) {
-      window.times = window.times.slice(window.head);
-      window.head = 0;
-    }
-    const inWindow = window.times.length - window.head;
-    if (inWindow < limit.calls) {
-      window.times.push(now);
-      return undefined;
-    }
-    // A reload may have lowered `calls`: the call admitted when enough older ones have left the window.
-    const oldest = window.times[window.times.length - limit.calls] as number;
-    return Math.max(1, oldest + limit.perMs - now);
+    return window.calls.admit(now, limit.calls, limit.perMs);
   }
 
   /** Names currently tracked (for tests and metrics). */
@@ -61,7 +45,7 @@ export class PrincipalRateLimiter {
     if (this.#windows.size < this.#sweepAtSize && now - this.#lastSweep < SWEEP_EVERY_MS) return;
     this.#lastSweep = now;
     for (const [name, window] of this.#windows) {
-      const newest = window.times[window.times.length - 1];
+      const newest = window.calls.newest;
       if (newest === undefined || newest <= now - window.perMs) this.#windows.delete(name);
     }
     this.#sweepAtSize = Math.max(SWEEP_MIN_SIZE, this.#windows.size * 2);

@@ -1,5 +1,6 @@
 import type { Failsafes } from '../config/schema.js';
 import { FairLimiter, QueueRefusal, type Refusal } from './limiter.js';
+import { SlidingWindow } from './sliding-window.js';
 
 /** No slot of the backend's concurrency limit came free in time, or too many calls already wait for one. */
 export class BusyError extends Error {
@@ -77,7 +78,7 @@ export class CallGuard {
   private probeEarly = false;
   private probing = false;
   private readonly limiter: FairLimiter;
-  private readonly admitted: number[] = [];
+  private readonly admitted = new SlidingWindow();
   /** Called when the circuit opens (a backend uses it to try a restart in the background). */
   onOpen?: () => void;
 
@@ -162,9 +163,7 @@ export class CallGuard {
   private admitOrThrow(): void {
     const limit = this.settings.rateLimit;
     if (!limit) return;
-    const now = Date.now();
-    while (this.admitted.length > 0 && this.admitted[0]! <= now - limit.perMs) this.admitted.shift();
-    if (this.admitted.length >= limit.calls) throw new RateLimitedError(this.backend, this.admitted[0]! + limit.perMs - now);
-    this.admitted.push(now);
+    const wait = this.admitted.admit(Date.now(), limit.calls, limit.perMs);
+    if (wait !== undefined) throw new RateLimitedError(this.backend, wait);
   }
 }
