@@ -18,7 +18,7 @@ import {
 } from './schema.js';
 import { argumentsIn, parseTemplate, stringsIn } from './template.js';
 import { readBounded } from '../config/read-bounded.js';
-import { DEFAULT_MAX_FILE_BYTES } from '../config/schema.js';
+import { DEFAULT_MAX_FILE_BYTES, type FailsafeInput } from '../config/schema.js';
 
 /** One tool, normalized: file-level values merged in, defaults applied. */
 export interface CapabilityDefinition {
@@ -43,16 +43,9 @@ export interface CapabilityDefinition {
   /** The file's allow_private_network: may call loopback and private addresses. */
   allowPrivateNetwork: boolean;
   /** The file's failsafe keys; the rest are the gateway's defaults. Calls of one file share one CallGuard. */
-  failsafes: CapabilityFailsafes;
+  failsafes: FailsafeInput;
   /** Where it was defined (not part of the fingerprint). */
   file: string;
-}
-
-export interface CapabilityFailsafes {
-  maxConcurrent?: number;
-  maxQueue?: number;
-  rateLimit?: { calls: number; perMs: number };
-  breaker?: { failures?: number; resetMs?: number };
 }
 
 /** The tools of one server name, from every file that names it. */
@@ -294,17 +287,10 @@ function normalize(tool: ToolEntry, file: CapabilityFile, path: string): Capabil
     annotations: { ...(title !== undefined ? { title } : {}), ...annotationsFor(request.method), ...hints },
     allowPrivateNetwork: file.allow_private_network === true,
     failsafes: {
-      ...(file.max_concurrent !== undefined ? { maxConcurrent: file.max_concurrent } : {}),
-      ...(file.max_queue !== undefined ? { maxQueue: file.max_queue } : {}),
-      ...(file.rate_limit !== undefined ? { rateLimit: { calls: file.rate_limit.calls, perMs: file.rate_limit.per_ms } } : {}),
-      ...(file.circuit_breaker !== undefined
-        ? {
-            breaker: {
-              ...(file.circuit_breaker.failures !== undefined ? { failures: file.circuit_breaker.failures } : {}),
-              ...(file.circuit_breaker.reset_ms !== undefined ? { resetMs: file.circuit_breaker.reset_ms } : {}),
-            },
-          }
-        : {}),
+      max_concurrent: file.max_concurrent,
+      max_queue: file.max_queue,
+      rate_limit: file.rate_limit,
+      circuit_breaker: file.circuit_breaker,
     },
     file: path,
   };

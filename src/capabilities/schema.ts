@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CircuitBreaker, RateLimit } from '../config/schema.js';
 import { parsePath } from './json-path.js';
 import { argumentsIn, parseTemplate, stringsIn } from './template.js';
 
@@ -128,9 +129,6 @@ const ToolKeys = {
   response: Response.optional(),
   annotations: Annotations.optional(),
 };
-
-const RateLimit = z.strictObject({ calls: int(1), per_ms: int(1) });
-const CircuitBreaker = z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() });
 
 const FileKeys = {
   /** The server the tools are listed under (default `capabilities`); files may share one. */

@@ -1,5 +1,5 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
-import { FAILSAFE_DEFAULTS, type Failsafes } from '../config/schema.js';
+import { resolveFailsafes } from '../config/schema.js';
 import { redact } from '../secrets/redact.js';
 import { CallGuard, type CircuitStatus } from '../sources/failsafes.js';
 import { type CallOptions, CallTimeoutError, type SourceStatus, type ToolSource } from '../sources/source.js';
@@ -176,18 +176,7 @@ export class CapabilitySource implements ToolSource {
   private guardFor(def: CapabilityDefinition): CallGuard {
     let guard = this.guards.get(def.file);
     if (!guard) {
-      const f = def.failsafes;
-      const settings: Failsafes = {
-        ...FAILSAFE_DEFAULTS,
-        timeoutMs: def.timeoutMs,
-        maxConcurrent: f.maxConcurrent ?? FAILSAFE_DEFAULTS.maxConcurrent,
-        maxQueue: f.maxQueue ?? FAILSAFE_DEFAULTS.maxQueue,
-        rateLimit: f.rateLimit ?? FAILSAFE_DEFAULTS.rateLimit,
-        breaker: {
-          failures: f.breaker?.failures ?? FAILSAFE_DEFAULTS.breaker.failures,
-          resetMs: f.breaker?.resetMs ?? FAILSAFE_DEFAULTS.breaker.resetMs,
-        },
-      };
+      const settings = resolveFailsafes({ ...def.failsafes, timeout_ms: def.timeoutMs }, {});
       guard = new CallGuard(this.name, settings, (error) => error instanceof UpstreamFault || error instanceof CallTimeoutError);
       this.guards.set(def.file, guard);
     }

@@ -11,8 +11,8 @@ const stringMap = z.record(z.string(), z.string());
 
 /** Per-backend limits and failsafes: settable per backend, or for all under `defaults`. */
 const int = (min: number) => z.number().int().min(min);
-const RateLimit = z.strictObject({ calls: int(1), per_ms: int(1) });
-const CircuitBreaker = z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() });
+export const RateLimit = z.strictObject({ calls: int(1), per_ms: int(1) });
+export const CircuitBreaker = z.strictObject({ failures: int(1).optional(), reset_ms: int(1).optional() });
 
 /** The numeric failsafes: YAML key, schema and default, each written once. */
 const NUMERIC_FAILSAFES = {
@@ -35,7 +35,7 @@ const FailsafeKeys = {
   rate_limit: RateLimit.nullable().optional(),
   circuit_breaker: CircuitBreaker.optional(),
 };
-type FailsafeInput = { [K in keyof typeof FailsafeKeys]?: z.output<(typeof FailsafeKeys)[K]> };
+export type FailsafeInput = { [K in keyof typeof FailsafeKeys]?: z.output<(typeof FailsafeKeys)[K]> };
 
 export type Failsafes = Record<NumericFailsafe, number> & {
   rateLimit: { calls: number; perMs: number } | null;
@@ -48,7 +48,7 @@ export const FAILSAFE_DEFAULTS: Failsafes = {
 };
 
 /** Backend value, else `defaults` value, else the built-in default. */
-function resolveFailsafes(own: FailsafeInput, shared: FailsafeInput): Failsafes {
+export function resolveFailsafes(own: FailsafeInput, shared: FailsafeInput): Failsafes {
   const pick = <K extends keyof FailsafeInput>(key: K) => (own[key] !== undefined ? own[key] : shared[key]);
   const rate = pick('rate_limit');
   const d = FAILSAFE_DEFAULTS;
